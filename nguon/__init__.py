@@ -1,0 +1,3 @@
+"""Nguồn: the provincial source information system."""
+
+__version__ = "0.1.0"

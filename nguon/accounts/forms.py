@@ -1,0 +1,68 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from nguon.accounts.access import units_for_user
+from nguon.accounts.roles import Capability, Role
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": _("Wrong username or password. Note that the password is case-sensitive."),
+        "inactive": _("This account is disabled."),
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget.attrs.update({"autocomplete": "username", "autofocus": True})
+        self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label=_("6-digit code"),
+        min_length=6,
+        max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )
+
+
+class UnitChoiceMixin:
+    def limit_units(self, user, capability):
+        field = self.fields["unit"]
+        field.queryset = units_for_user(user, capability).current()
+        field.label_from_instance = lambda u: f"{'— ' * (u.depth)}{u.name} ({u.code})"
+
+
+class UserCreateForm(UnitChoiceMixin, forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    full_name = forms.CharField(label=_("Full name"), max_length=150)
+    email = forms.EmailField(label=_("Email"), required=False)
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=None)
+    role = forms.ChoiceField(label=_("First role"), choices=[("", "—"), *Role.choices], required=False)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit_units(user, Capability.MANAGE_USERS)
+
+
+class GrantForm(UnitChoiceMixin, forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=None)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit_units(user, Capability.MANAGE_USERS)
+
+
+def add_domain_error(form: forms.Form, error) -> None:
+    """Show a domain error on the form: per field where it names fields, else at the top."""
+    placed = False
+    for name, messages in error.fields.items():
+        target = name if name in form.fields else None
+        for message in messages:
+            form.add_error(target, message)
+            placed = True
+    if not placed or not error.fields:
+        form.add_error(None, error.message)

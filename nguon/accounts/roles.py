@@ -1,0 +1,37 @@
+"""Roles and what each one may do. Later apps add capabilities here, in one place."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("System administrator")
+    EDITOR = "editor", _("Editor")
+    APPROVER = "approver", _("Approver (editorial board)")
+    OPERATOR = "operator", _("Station operator")
+    TECHNICIAN = "technician", _("Technician")
+    VIEWER = "viewer", _("Viewer")
+
+
+class Capability(models.TextChoices):
+    VIEW = "view", _("See the unit and its data")
+    MANAGE_UNITS = "manage_units", _("Edit units and organisations")
+    MANAGE_USERS = "manage_users", _("Create accounts and grant roles")
+    VIEW_AUDIT = "view_audit", _("Read the audit log")
+
+
+ALL_ROLES = frozenset(Role)
+
+CAPABILITIES: dict[Capability, frozenset[Role]] = {
+    Capability.VIEW: ALL_ROLES,
+    Capability.MANAGE_UNITS: frozenset({Role.ADMIN}),
+    Capability.MANAGE_USERS: frozenset({Role.ADMIN}),
+    Capability.VIEW_AUDIT: frozenset({Role.ADMIN, Role.APPROVER, Role.VIEWER}),
+}
+
+# Roles whose holders must pass a TOTP check at every sign-in.
+TWO_FACTOR_ROLES = frozenset({Role.ADMIN, Role.APPROVER})
+
+
+def roles_with(capability: Capability) -> frozenset[Role]:
+    return CAPABILITIES[capability]

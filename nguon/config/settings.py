@@ -1,0 +1,217 @@
+"""Settings, read from NGUON_* environment variables through typed helpers."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from nguon.lib.env import EnvError, env_bool, env_int, env_list, env_path, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = BASE_DIR.parent
+
+try:
+    DATA_DIR = env_path("NGUON_DATA_DIR", PROJECT_DIR / "var")
+    DEBUG = env_bool("NGUON_DEBUG", False)
+    ALLOWED_HOSTS = env_list("NGUON_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+    CSRF_TRUSTED_ORIGINS = env_list("NGUON_CSRF_TRUSTED_ORIGINS", [])
+    DATABASE_URL = env_str("NGUON_DATABASE_URL", "")
+    REDIS_URL = env_str("NGUON_REDIS_URL", "")
+    SECURE_COOKIES = env_bool("NGUON_SECURE_COOKIES", False)
+    LOGIN_FAILURE_LIMIT = env_int("NGUON_LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
+    LOCKOUT_MINUTES = env_int("NGUON_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60)
+    DEFAULT_PROVINCE = env_str("NGUON_PROVINCE", "75")
+    _SECRET_KEY_ENV = env_str("NGUON_SECRET_KEY", "")
+except EnvError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> tuple[str, bool]:
+    """Use NGUON_SECRET_KEY, else a key generated once into the data directory (never the repo)."""
+    if _SECRET_KEY_ENV:
+        if len(_SECRET_KEY_ENV) < 32:
+            raise ImproperlyConfigured("NGUON_SECRET_KEY must be at least 32 characters long")
+        return _SECRET_KEY_ENV, False
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.touch(mode=0o600)
+        key_file.write_text(secrets.token_urlsafe(50))
+    return key_file.read_text().strip(), True
+
+
+SECRET_KEY, SECRET_KEY_GENERATED = _secret_key()
+
+INSTALLED_APPS = [
+    "nguon.core.apps.NguonAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "huey.contrib.djhuey",
+    "ninja",
+    "nguon.core",
+    "nguon.units",
+    "nguon.accounts",
+    "nguon.audit",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "nguon.audit.middleware.AuditContextMiddleware",
+    "nguon.accounts.middleware.RequireTwoFactorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "nguon.core.middleware.DomainErrorMiddleware",
+    # Axes last, as its documentation asks, so that it sees the final response.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "nguon.config.urls"
+ASGI_APPLICATION = "nguon.config.asgi.application"
+WSGI_APPLICATION = "nguon.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "nguon.core.context_processors.shell",
+            ],
+        },
+    }
+]
+
+
+def _database(url: str) -> dict:
+    if not url:
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "nguon.sqlite3",
+            "OPTIONS": {
+                # WAL lets readers run beside the single writer; IMMEDIATE takes the write lock at
+                # BEGIN so that two writers queue instead of failing with "database is locked".
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    try:
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"NGUON_DATABASE_URL is not a usable database URL: {exc}") from None
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["OPTIONS"] = _database("")["OPTIONS"]
+    return config
+
+
+DATABASES = {"default": _database(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # Axes first: it refuses locked-out credentials before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "nguon.accounts.backends.RoleBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "core:dashboard"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Lockout after repeated failures, counted per username and address pair.
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+
+OTP_TOTP_ISSUER = env_str("NGUON_OTP_ISSUER", "Nguồn")
+OTP_TOTP_THROTTLE_FACTOR = 1
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SESSION_COOKIE_AGE = 8 * 3600
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LANGUAGE_CODE = "vi"
+LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Ho_Chi_Minh"
+USE_I18N = True
+USE_TZ = True
+USE_THOUSAND_SEPARATOR = True
+FORMAT_MODULE_PATH = ["nguon.config.formats"]
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# The back office is small: serving straight from the app directories avoids a collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+
+def _huey() -> dict:
+    common = {
+        "name": "nguon",
+        "immediate": False,
+        "utc": True,
+        "consumer": {"workers": 2, "worker_type": "thread", "periodic": True, "check_worker_health": True},
+    }
+    if REDIS_URL:
+        return {**common, "huey_class": "huey.RedisHuey", "url": REDIS_URL}
+    return {**common, "huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "tasks.sqlite3")}
+
+
+HUEY = _huey()
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"huey": {"level": "INFO"}, "django.request": {"level": "ERROR"}},
+}

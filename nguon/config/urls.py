@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from nguon.config.api import api
+
+urlpatterns = [
+    path("", include("nguon.core.urls")),
+    path("units/", include("nguon.units.urls")),
+    path("accounts/", include("nguon.accounts.urls")),
+    path("audit/", include("nguon.audit.urls")),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

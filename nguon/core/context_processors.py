@@ -1,0 +1,46 @@
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from nguon.accounts.access import can, grant_paths
+from nguon.accounts.roles import Capability
+
+# (label, url name or None for apps still to come, capability needed)
+NAVIGATION = [
+    (_("Overview"), "core:dashboard", Capability.VIEW),
+    (_("Units"), "units:list", Capability.VIEW),
+    (_("Accounts"), "accounts:user_list", Capability.MANAGE_USERS),
+    (_("Audit log"), "audit:list", Capability.VIEW_AUDIT),
+    (_("Bulletins"), None, Capability.VIEW),
+    (_("Devices"), None, Capability.VIEW),
+    (_("Alerts"), None, Capability.VIEW),
+    (_("Reports"), None, Capability.VIEW),
+]
+
+
+def shell(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    items = []
+    for label, url_name, capability in NAVIGATION:
+        if not grant_paths(user, capability):
+            continue
+        url = reverse(url_name) if url_name else None
+        items.append(
+            {"label": label, "url": url, "active": bool(url) and _is_active(request.path, url), "soon": url is None}
+        )
+    return {"nav_items": items, "audit_alarm": _audit_alarm(user)}
+
+
+def _is_active(path: str, url: str) -> bool:
+    return path == url if url == "/" else path.startswith(url)
+
+
+def _audit_alarm(user):
+    """The latest chain check, when it failed and the user is responsible for the whole log."""
+    from nguon.audit.models import AuditCheck
+
+    if not can(user, Capability.VIEW_AUDIT, None) and not user.is_superuser:
+        return None
+    latest = AuditCheck.objects.order_by("-id").first()
+    return latest if latest is not None and not latest.ok else None

@@ -1,0 +1,25 @@
+from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+
+from nguon.audit.context import Origin, origin
+from nguon.core.demo import DEMO_PASSWORD, load_demo
+
+
+class Command(BaseCommand):
+    help = "Load Đồng Nai's units, demo organisations and one demo account per role; print how to sign in."
+
+    def handle(self, *args, **options):
+        with origin(Origin(channel="cli:demo")):
+            accounts = load_demo()
+        self.stdout.write(self.style.SUCCESS(_("Demo accounts (password for all: %(pw)s)") % {"pw": DEMO_PASSWORD}))
+        for account in accounts:
+            self.stdout.write(f"  {account.username:<18} {account.role} · {account.unit}")
+        self.stdout.write(
+            _(
+                "Administrators and approvers also need a TOTP code: add the otpauth:// link below to an "
+                "authenticator app, or run `nguon totp USERNAME` to print the current code."
+            )
+        )
+        for account in accounts:
+            if account.otp_uri:
+                self.stdout.write(f"  {account.username}: {account.otp_uri}")

@@ -1,0 +1,26 @@
+from django.contrib import admin
+
+from nguon.units.models import Organisation, Unit, UnitType
+
+
+@admin.register(UnitType)
+class UnitTypeAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "name_en", "level"]
+
+
+@admin.register(Unit)
+class UnitAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "unit_type", "parent", "valid_from", "valid_to"]
+    list_filter = ["unit_type", "valid_to"]
+    search_fields = ["code", "name", "name_folded"]
+    readonly_fields = ["path", "code", "source"]
+    list_select_related = ["unit_type", "parent"]
+    raw_id_fields = ["parent"]
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "unit", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name"]
+    raw_id_fields = ["unit"]

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install the Debian packages Nguồn needs. As root: installs what is missing. Otherwise: prints the command.
+# Usage: scripts/system-packages.sh run|test
+set -euo pipefail
+RUN_PACKAGES=(gettext)
+TEST_PACKAGES=(chromium)
+wanted=("${RUN_PACKAGES[@]}")
+[ "${1:-run}" = "test" ] && wanted+=("${TEST_PACKAGES[@]}")
+missing=()
+for pkg in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+  echo "Installing system packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "Missing system packages: ${missing[*]}. Install them with:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
