@@ -31,7 +31,7 @@ def do_create_user(
     """Create an account in `unit`; `acting_user` None means the system itself (commands, demo)."""
     if acting_user is not None:
         require(acting_user, Capability.MANAGE_USERS, unit)
-    username = username.strip()
+    username = User.normalize_username(username.strip())
     errors: dict[str, list] = {}
     if not username:
         errors["username"] = [_("Enter a username.")]
@@ -51,7 +51,7 @@ def do_create_user(
         raise Invalid(_("The account could not be created."), fields=errors)
     with transaction.atomic():
         # Case-insensitive: "NguyenVanA" and "nguyenvana" are the same person to a human.
-        if User.objects.filter(username__iexact=username).exists():
+        if _username_taken(username):
             raise Conflict(
                 _("The username “%(username)s” is already taken.") % {"username": username},
                 code="username_taken",
@@ -67,6 +67,16 @@ def do_create_user(
             changes={"username": username, "unit": unit.code, "full_name": full_name},
         )
     return user
+
+
+def _username_taken(username: str) -> bool:
+    """Case-insensitive for every letter: SQLite's LIKE (and PostgreSQL's upper() under a C locale) folds ASCII only."""
+    if User.objects.filter(username__iexact=username).exists():
+        return True
+    if username.isascii():
+        return False
+    folded = username.casefold()
+    return any(name.casefold() == folded for name in User.objects.values_list("username", flat=True).iterator())
 
 
 def do_grant_role(user: User, *, role: str, unit: Unit, acting_user: User | None) -> RoleGrant:

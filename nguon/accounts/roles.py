@@ -18,6 +18,10 @@ class Capability(models.TextChoices):
     MANAGE_UNITS = "manage_units", _("Edit units and organisations")
     MANAGE_USERS = "manage_users", _("Create accounts and grant roles")
     VIEW_AUDIT = "view_audit", _("Read the audit log")
+    EDIT_CONTENT = "edit_content", _("Write and edit bulletins, upload media")
+    APPROVE_CONTENT = "approve_content", _("Approve, return, publish and withdraw bulletins")
+    ADOPT_CONTENT = "adopt_content", _("Take bulletins into the unit's programme")
+    MANAGE_LEXICON = "manage_lexicon", _("Edit the pronunciation dictionary")
 
 
 ALL_ROLES = frozenset(Role)
@@ -27,6 +31,10 @@ CAPABILITIES: dict[Capability, frozenset[Role]] = {
     Capability.MANAGE_UNITS: frozenset({Role.ADMIN}),
     Capability.MANAGE_USERS: frozenset({Role.ADMIN}),
     Capability.VIEW_AUDIT: frozenset({Role.ADMIN, Role.APPROVER, Role.VIEWER}),
+    Capability.EDIT_CONTENT: frozenset({Role.EDITOR, Role.APPROVER}),
+    Capability.APPROVE_CONTENT: frozenset({Role.APPROVER}),
+    Capability.ADOPT_CONTENT: frozenset({Role.EDITOR, Role.APPROVER, Role.OPERATOR}),
+    Capability.MANAGE_LEXICON: frozenset({Role.ADMIN, Role.EDITOR, Role.APPROVER}),
 }
 
 # Roles whose holders must pass a TOTP check at every sign-in.

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import devices_for_user
@@ -33,6 +33,9 @@ def _next_url(request, default="core:dashboard"):
 
 @login_required
 def two_factor_setup(request):
+    # Replacing an authenticator needs the old one first: a password alone must not enrol a new device.
+    if not request.user.is_verified() and any(True for _d in devices_for_user(request.user, confirmed=True)):
+        return redirect(f"{reverse('accounts:two_factor_verify')}?{urlencode({'next': _next_url(request)})}")
     device = actions.do_start_totp_setup(request.user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -124,7 +127,9 @@ def user_detail(request, user_id: int):
             return redirect("accounts:user_detail", user_id=target.pk)
     grants = RoleGrant.objects.filter(user=target).select_related("unit", "granted_by", "revoked_by")
     status = 400 if request.method == "POST" else 200
-    return render(request, "accounts/user_detail.html", {"target": target, "grants": grants, "form": form}, status=status)
+    return render(
+        request, "accounts/user_detail.html", {"target": target, "grants": grants, "form": form}, status=status
+    )
 
 
 @login_required

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,9 +88,17 @@ def verify_chain(*, record: bool = True, channel: str = "") -> VerifyResult:
     links = (Link(key=e.pk, prev_hash=e.prev_hash, hash=e.hash, payload=e.chain_payload()) for e in events)
     breaks, count, last_hash = find_breaks(links)
     problems = [{"event_id": b.key, "reason": b.reason} for b in breaks]
-    if last_hash != head.last_hash or count != head.count:
+    if last_hash != head.last_hash or (count != head.count and not breaks):
         # Rows removed from the end leave nothing to link to: only the head remembers them.
+        # (A row missing in the middle is already named by its successor's "unlinked" break.)
         problems.append({"event_id": head.last_event_id, "reason": "head_mismatch"})
+    stray = AuditEvent.objects.filter(seq__gt=head.count).order_by("seq").values_list("pk", "seq").first()
+    if stray is not None:
+        # Writers move the head in the row's own transaction, so a committed row beyond the head
+        # we read is either a concurrent append (the head has moved on since) or was inserted by hand.
+        current_count = AuditHead.objects.filter(pk=1).values_list("count", flat=True).first() or 0
+        if stray[1] > current_count:
+            problems.append({"event_id": stray[0], "reason": "not_in_chain"})
     anchor = AuditCheck.objects.filter(ok=True, last_event_id__gt=0).order_by("-id").first()
     if anchor is not None:
         kept = AuditEvent.objects.filter(pk=anchor.last_event_id).values_list("hash", flat=True).first()

@@ -14,7 +14,8 @@ class Origin:
     channel: str = "system"  # "web", "api", "cli:<command>", "worker", "system"
 
 
-_current: ContextVar[Origin] = ContextVar("nguon_audit_origin", default=Origin())
+# Origin is a frozen dataclass, so sharing one default instance is safe.
+_current: ContextVar[Origin] = ContextVar("nguon_audit_origin", default=Origin())  # noqa: B039
 
 
 def current_origin() -> Origin:

@@ -36,7 +36,12 @@ class AuditEvent(models.Model):
 
     at = models.DateTimeField(_("time"), db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("user")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
     )
     actor_label = models.CharField(_("user"), max_length=150, blank=True)
     action = models.CharField(_("action"), max_length=80, db_index=True)

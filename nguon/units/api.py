@@ -3,8 +3,8 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from nguon.accounts.access import get_unit_for_user, organisations_for_user, units_for_user
 from nguon.accounts.roles import Capability
-from nguon.units import actions
 from nguon.core.schemas import ERRORS
+from nguon.units import actions
 from nguon.units.schemas import OrganisationIn, OrganisationOut, UnitOut, UnitPatch
 
 router = Router(tags=["units"])

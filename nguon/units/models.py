@@ -80,7 +80,9 @@ class Unit(models.Model):
         verbose_name_plural = _("administrative units")
         constraints = [
             models.CheckConstraint(
-                condition=Q(valid_to__isnull=True) | Q(valid_from__isnull=True) | Q(valid_to__gt=models.F("valid_from")),
+                condition=Q(valid_to__isnull=True)
+                | Q(valid_from__isnull=True)
+                | Q(valid_to__gt=models.F("valid_from")),
                 name="unit_validity_ordered",
             )
         ]

@@ -52,7 +52,9 @@ def _division(raw: object, where: str) -> DivisionData:
     if not isinstance(code, int | str) or not str(code).strip().isdigit():
         raise Invalid(_("%(where)s has no valid numeric code.") % {"where": where}, code="bad_units_file")
     if not isinstance(name, str) or not name.strip():
-        raise Invalid(_("%(where)s (code %(code)s) has no name.") % {"where": where, "code": code}, code="bad_units_file")
+        raise Invalid(
+            _("%(where)s (code %(code)s) has no name.") % {"where": where, "code": code}, code="bad_units_file"
+        )
     if kind not in DIVISION_TYPES:
         raise Invalid(
             _("%(where)s (code %(code)s) has an unknown division type: %(kind)s.")
@@ -96,5 +98,7 @@ def load_from_file(path: Path, province_code: str) -> ProvinceData:
     except FileNotFoundError:
         raise Invalid(_("File not found: %(path)s.") % {"path": path}, code="file_not_found") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Invalid(_("The units file is not valid JSON: %(error)s.") % {"error": exc}, code="bad_units_file") from None
+        raise Invalid(
+            _("The units file is not valid JSON: %(error)s.") % {"error": exc}, code="bad_units_file"
+        ) from None
     return parse_provinces(document, province_code, source=f"file {Path(path).name}")

@@ -17,7 +17,9 @@ from nguon.units.models import UnitType
 
 @login_required
 def unit_list(request):
-    units = units_for_user(request.user).annotate(n_orgs=Count("organisations", filter=Q(organisations__is_active=True)))
+    units = units_for_user(request.user).annotate(
+        n_orgs=Count("organisations", filter=Q(organisations__is_active=True))
+    )
     query = request.GET.get("q", "").strip()
     kind = request.GET.get("type", "")
     show_retired = request.GET.get("retired") == "1"

@@ -1,14 +1,17 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from nguon.audit.actions import verify_chain
 from nguon.audit.context import Origin, origin
 
+# Marked for extraction; translated when printed.
 REASONS = {
-    "edited": "row was edited",
-    "unlinked": "row before it is missing or was reordered",
-    "head_mismatch": "rows at the end are missing",
-    "anchor_missing": "a row seen by an earlier check is gone",
+    "edited": gettext_noop("row was edited"),
+    "unlinked": gettext_noop("row before it is missing or was reordered"),
+    "head_mismatch": gettext_noop("rows at the end are missing"),
+    "anchor_missing": gettext_noop("a row seen by an earlier check is gone"),
+    "not_in_chain": gettext_noop("row was added outside the chain"),
 }
 
 

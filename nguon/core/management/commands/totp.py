@@ -21,4 +21,5 @@ class Command(BaseCommand):
         if device is None:
             raise CommandError(_("This account has no authenticator."))
         code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
-        self.stdout.write(f"{code:0{device.digits}d}  ({_('valid for about %(s)d s') % {'s': device.step - int(time.time()) % device.step}})")
+        remaining = device.step - int(time.time()) % device.step
+        self.stdout.write(f"{code:0{device.digits}d}  ({_('valid for about %(s)d s') % {'s': remaining}})")

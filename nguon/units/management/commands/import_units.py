@@ -33,7 +33,11 @@ class Command(BaseCommand):
                 "source": data.source,
             }
         )
-        for label, codes in ((_("created"), report.created), (_("updated"), report.updated), (_("retired"), report.retired)):
+        for label, codes in (
+            (_("created"), report.created),
+            (_("updated"), report.updated),
+            (_("retired"), report.retired),
+        ):
             if codes:
                 self.stdout.write(f"  {label}: {len(codes)} ({', '.join(codes[:20])}{' …' if len(codes) > 20 else ''})")
         self.stdout.write(f"  {_('unchanged')}: {report.unchanged}")
