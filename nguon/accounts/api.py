@@ -1,4 +1,4 @@
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from nguon.accounts import actions
@@ -35,7 +35,7 @@ def create_user(request, payload: UserIn):
         email=payload.email,
         acting_user=request.auth,
     )
-    return 201, user
+    return Status(201, user)
 
 
 @router.get("/users/{user_id}/grants", response={200: list[GrantOut], **ERRORS})
@@ -48,7 +48,7 @@ def list_grants(request, user_id: int):
 def create_grant(request, payload: GrantIn):
     target = get_user_for_user(request.auth, payload.user_id, Capability.MANAGE_USERS)
     unit = get_unit_for_user(request.auth, payload.unit_code, Capability.MANAGE_USERS)
-    return 201, actions.do_grant_role(target, role=payload.role, unit=unit, acting_user=request.auth)
+    return Status(201, actions.do_grant_role(target, role=payload.role, unit=unit, acting_user=request.auth))
 
 
 @router.post("/grants/{grant_id}/revoke", response={200: GrantOut, **ERRORS})

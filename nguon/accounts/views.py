@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from django_otp import devices_for_user
 
 from nguon.accounts import actions
-from nguon.accounts.access import get_user_for_user, grant_paths, users_for_user
+from nguon.accounts.access import get_user_for_user, grant_paths, scope_to_user, users_for_user
 from nguon.accounts.forms import GrantForm, LoginForm, TokenForm, UserCreateForm, add_domain_error
 from nguon.accounts.models import RoleGrant
 from nguon.accounts.roles import Capability
@@ -72,11 +72,17 @@ def two_factor_verify(request):
     return render(request, "accounts/two_factor_verify.html", {"form": form, "next": _next_url(request)})
 
 
+def _with_visible_grants(users, viewer):
+    """Prefetch only the active grants on units the viewer can see (no names from outside their reach)."""
+    grants = scope_to_user(RoleGrant.objects.active().select_related("unit"), viewer)
+    return users.prefetch_related(Prefetch("grants", queryset=grants, to_attr="visible_grants"))
+
+
 @login_required
 def user_list(request):
     if not grant_paths(request.user, Capability.MANAGE_USERS):
         raise Forbidden()
-    users = users_for_user(request.user, Capability.MANAGE_USERS).prefetch_related("grants__unit")
+    users = _with_visible_grants(users_for_user(request.user, Capability.MANAGE_USERS), request.user)
     query = request.GET.get("q", "").strip()
     if query:
         users = users.filter(Q(username__icontains=query) | Q(full_name__icontains=query))
@@ -107,7 +113,7 @@ def user_create(request):
         else:
             messages.success(request, _("Account %(username)s created.") % {"username": user.username})
             return redirect("accounts:user_detail", user_id=user.pk)
-    users = users_for_user(request.user, Capability.MANAGE_USERS).prefetch_related("grants__unit")
+    users = _with_visible_grants(users_for_user(request.user, Capability.MANAGE_USERS), request.user)
     return render(request, "accounts/user_list.html", {"users": users[:500], "form": form}, status=400)
 
 

@@ -48,7 +48,10 @@ def do_create_organisation(
     if errors:
         raise Invalid(_("The organisation could not be created."), fields=errors)
     with transaction.atomic():
-        if Organisation.objects.filter(unit=unit, name__iexact=name).exists():
+        # casefold in Python: SQLite's case-insensitive match only knows ASCII ("ĐÀI" vs "đài").
+        if any(
+            existing.casefold() == name.casefold() for existing in unit.organisations.values_list("name", flat=True)
+        ):
             raise Conflict(
                 _("This unit already has an organisation with this name."),
                 code="organisation_exists",

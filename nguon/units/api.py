@@ -1,4 +1,4 @@
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from nguon.accounts.access import get_unit_for_user, organisations_for_user, units_for_user
@@ -51,4 +51,4 @@ def list_organisations(request, code: str):
 @router.post("/{code}/organisations", response={201: OrganisationOut, **ERRORS})
 def create_organisation(request, code: str, payload: OrganisationIn):
     unit = get_unit_for_user(request.auth, code, Capability.MANAGE_UNITS)
-    return 201, actions.do_create_organisation(unit, acting_user=request.auth, **payload.dict())
+    return Status(201, actions.do_create_organisation(unit, acting_user=request.auth, **payload.dict()))
