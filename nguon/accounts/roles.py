@@ -22,6 +22,8 @@ class Capability(models.TextChoices):
     APPROVE_CONTENT = "approve_content", _("Approve, return, publish and withdraw bulletins")
     ADOPT_CONTENT = "adopt_content", _("Take bulletins into the unit's programme")
     MANAGE_LEXICON = "manage_lexicon", _("Edit the pronunciation dictionary")
+    MANAGE_DEVICES = "manage_devices", _("Register, enrol and configure devices")
+    OPERATE_DEVICES = "operate_devices", _("Schedule programmes and send commands to devices")
 
 
 ALL_ROLES = frozenset(Role)
@@ -35,6 +37,8 @@ CAPABILITIES: dict[Capability, frozenset[Role]] = {
     Capability.APPROVE_CONTENT: frozenset({Role.APPROVER}),
     Capability.ADOPT_CONTENT: frozenset({Role.EDITOR, Role.APPROVER, Role.OPERATOR}),
     Capability.MANAGE_LEXICON: frozenset({Role.ADMIN, Role.EDITOR, Role.APPROVER}),
+    Capability.MANAGE_DEVICES: frozenset({Role.ADMIN, Role.TECHNICIAN}),
+    Capability.OPERATE_DEVICES: frozenset({Role.OPERATOR, Role.APPROVER}),
 }
 
 # Roles whose holders must pass a TOTP check at every sign-in.

@@ -63,8 +63,10 @@ def _http_error(request, exc: HttpError):
 
 from nguon.accounts.api import router as accounts_router  # noqa: E402
 from nguon.audit.api import router as audit_router  # noqa: E402
+from nguon.content.api import router as content_router  # noqa: E402
 from nguon.units.api import router as units_router  # noqa: E402
 
 api.add_router("/v1/units", units_router)
 api.add_router("/v1/accounts", accounts_router)
 api.add_router("/v1/audit", audit_router)
+api.add_router("/v1/bulletins", content_router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,11 +27,28 @@ try:
     LOGIN_FAILURE_LIMIT = env_int("NGUON_LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
     LOCKOUT_MINUTES = env_int("NGUON_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60)
     DEFAULT_PROVINCE = env_str("NGUON_PROVINCE", "75")
+    MAX_UPLOAD_MB = env_int("NGUON_MAX_UPLOAD_MB", 500, minimum=1, maximum=100_000)
+    S3_BUCKET = env_str("NGUON_S3_BUCKET", "")
+    TTS_ENGINE = env_str("NGUON_TTS_ENGINE", "espeak")
+    TTS_VOICE = env_str("NGUON_TTS_VOICE", "")
+    TTS_RATE = env_int("NGUON_TTS_RATE", 100, minimum=50, maximum=200)
+    PIPER_MODEL = env_str("NGUON_PIPER_MODEL", "")
+    TTS_HTTP_URL = env_str("NGUON_TTS_HTTP_URL", "https://api.fpt.ai/hmi/tts/v5")
+    TTS_API_KEY = env_str("NGUON_TTS_API_KEY", "")
+    LOUDNESS_TARGET = env_int("NGUON_LOUDNESS_TARGET", -16, minimum=-40, maximum=-5)
+    TRUE_PEAK_MAX = env_int("NGUON_TRUE_PEAK_MAX", -1, minimum=-9, maximum=0)
+    CHIME_INTRO = env_str("NGUON_CHIME_INTRO", "")
+    CHIME_OUTRO = env_str("NGUON_CHIME_OUTRO", "")
+    SPEECH_AUTO_RENDER = env_bool("NGUON_SPEECH_AUTO_RENDER", True)
+    SIGNING_KEY_FILE = env_str("NGUON_SIGNING_KEY_FILE", "")
+    PUBLIC_URL = env_str("NGUON_PUBLIC_URL", "http://127.0.0.1:8000")
+    S3_ENDPOINT_URL = env_str("NGUON_S3_ENDPOINT_URL", "")
     _SECRET_KEY_ENV = env_str("NGUON_SECRET_KEY", "")
 except EnvError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+(DATA_DIR / "static").mkdir(exist_ok=True)  # WhiteNoise warns when STATIC_ROOT is missing
 
 
 def _secret_key() -> tuple[str, bool]:
@@ -66,6 +84,9 @@ INSTALLED_APPS = [
     "nguon.units",
     "nguon.accounts",
     "nguon.audit",
+    "nguon.speech",
+    "nguon.content",
+    "nguon.broadcast",
 ]
 
 MIDDLEWARE = [
@@ -189,6 +210,27 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # The back office is small: serving straight from the app directories avoids a collectstatic step.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# WhiteNoise serves static files through a sync iterator; under ASGI Django warns on each file. Harmless for the
+# back office's few assets (a proxy serves them in production).
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
+
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media/"
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "nguon.content.uploads.MaxSizeUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+if S3_BUCKET:
+    # Any S3-compatible store (MinIO, Ceph, Viettel/FPT cloud); credentials come from AWS_* variables.
+    STORAGES = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {"bucket_name": S3_BUCKET, "endpoint_url": S3_ENDPOINT_URL or None, "file_overwrite": False},
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

@@ -17,3 +17,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run inline unless a test starts a real consumer (see audit tests).
 HUEY = {**HUEY, "immediate": True}
+# Rendering speech needs espeak-ng and ffmpeg and takes about a second: only the speech tests ask for it.
+SPEECH_AUTO_RENDER = False

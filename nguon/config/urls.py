@@ -8,6 +8,8 @@ urlpatterns = [
     path("units/", include("nguon.units.urls")),
     path("accounts/", include("nguon.accounts.urls")),
     path("audit/", include("nguon.audit.urls")),
+    path("bulletins/", include("nguon.content.urls")),
+    path("speech/", include("nguon.speech.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

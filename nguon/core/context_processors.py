@@ -1,7 +1,7 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from nguon.accounts.access import can, grant_paths
+from nguon.accounts.access import covers_everything, grant_paths
 from nguon.accounts.roles import Capability
 
 # (label, url name or None for apps still to come, capability needed)
@@ -10,7 +10,8 @@ NAVIGATION = [
     (_("Units"), "units:list", Capability.VIEW),
     (_("Accounts"), "accounts:user_list", Capability.MANAGE_USERS),
     (_("Audit log"), "audit:list", Capability.VIEW_AUDIT),
-    (_("Bulletins"), None, Capability.VIEW),
+    (_("Bulletins"), "content:list", Capability.VIEW),
+    (_("Media library"), "content:media_list", Capability.EDIT_CONTENT),
     (_("Devices"), None, Capability.VIEW),
     (_("Alerts"), None, Capability.VIEW),
     (_("Reports"), None, Capability.VIEW),
@@ -40,7 +41,7 @@ def _audit_alarm(user):
     """The latest chain check, when it failed and the user is responsible for the whole log."""
     from nguon.audit.models import AuditCheck
 
-    if not can(user, Capability.VIEW_AUDIT, None) and not user.is_superuser:
+    if not covers_everything(user, Capability.VIEW_AUDIT):
         return None
     latest = AuditCheck.objects.order_by("-id").first()
     return latest if latest is not None and not latest.ok else None

@@ -84,7 +84,55 @@ def load_demo() -> list[DemoAccount]:
                     device = TOTPDevice.objects.create(user=user, name="Demo", confirmed=True)
                 otp_uri = device.config_url
             accounts.append(DemoAccount(demo.username, demo.role.label, units[demo.unit_code].name, otp_uri))
+        _demo_bulletins(units)
     return accounts
+
+
+DEMO_BULLETINS = [
+    # (unit, title, body, priority, publish)
+    (
+        PROVINCE,
+        "Đồng Nai thu hút đầu tư vào các khu công nghiệp",
+        "Trong 10 tháng năm 2026, các KCN trên địa bàn tỉnh thu hút 1,2 tỷ USD vốn đầu tư nước ngoài, tăng 15% so "
+        "với cùng kỳ. UBND tỉnh đề nghị các xã, phường tiếp tục cải thiện chỉ số PCI.",
+        "normal",
+        True,
+    ),
+    (
+        PROVINCE,
+        "Khuyến cáo phòng chống sốt xuất huyết mùa mưa",
+        "Sở Y tế khuyến cáo người dân diệt lăng quăng, ngủ mùng. Khi sốt cao từ 2 ngày trở lên, đến ngay cơ sở y tế "
+        "gần nhất hoặc gọi đường dây nóng 0251 3822 123.",
+        "priority",
+        True,
+    ),
+    (
+        COMMUNE,
+        "Thông báo lịch tiếp công dân tháng 12/2026",
+        "UBND phường Biên Hòa tiếp công dân vào sáng thứ 3 và thứ 5 hằng tuần, từ 7h30 đến 11h00, tại trụ sở phường.",
+        "normal",
+        False,
+    ),
+]
+
+
+def _demo_bulletins(units) -> None:
+    from nguon.content.actions import BulletinData, do_approve_bulletin, do_create_bulletin, do_submit_bulletin
+    from nguon.content.models import Bulletin, Category
+
+    if Bulletin.objects.exists():
+        return
+    category = Category.objects.filter(slug="cong-nghiep-thuong-mai-dau-tu").first()
+    editors = {PROVINCE: User.objects.get(username="bientap"), COMMUNE: User.objects.get(username="bientap.bienhoa")}
+    approver = User.objects.get(username="pheduyet")
+    for code, title, body, priority, publish in DEMO_BULLETINS:
+        data = BulletinData(title=title, body=body, priority=priority, category=category)
+        if priority == "priority":
+            data.targets = [units[COMMUNE]]
+        bulletin = do_create_bulletin(owner_unit=units[code], data=data, acting_user=editors[code])
+        if publish:
+            do_submit_bulletin(bulletin, acting_user=editors[code])
+            do_approve_bulletin(bulletin, acting_user=approver, revision_number=1)
 
 
 def demo_usernames() -> set[str]:

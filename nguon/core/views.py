@@ -3,6 +3,7 @@ from django.db.models import Count
 from django.shortcuts import render
 
 from nguon.accounts.access import organisations_for_user, units_for_user, users_for_user
+from nguon.content.views import dashboard_counts
 
 
 @login_required
@@ -25,6 +26,7 @@ def dashboard(request):
             "users": users_for_user(request.user).filter(is_active=True).count(),
         },
         "by_type": by_type,
+        "bulletins": dashboard_counts(request.user),
         "tree": tree,
         "grants": request.user.active_grants(),
     }

@@ -1,0 +1,132 @@
+"""Import bulletins received from the central system or another province (our JSON or IPTC ninjs)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from nguon.accounts.access import require
+from nguon.accounts.roles import Capability
+from nguon.audit.actions import record_event
+from nguon.content.actions import BulletinData, _content_hash, _history, _mirror, _new_revision, clean_bulletin_data
+from nguon.content.models import Bulletin, Category, Language, Priority, Source, Status, WorkflowEvent
+from nguon.core.errors import DomainError, Invalid
+from nguon.units.models import Unit
+
+MAX_ITEMS = 1000
+
+
+@dataclass
+class ImportedItem:
+    external_id: str
+    data: BulletinData
+
+
+@dataclass
+class BulletinImportReport:
+    created: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    unchanged: list[int] = field(default_factory=list)
+
+
+def _ninjs_priority(urgency) -> str:
+    # ninjs urgency: 1 is most urgent, 9 least.
+    if isinstance(urgency, int) and urgency <= 1:
+        return Priority.EMERGENCY
+    if isinstance(urgency, int) and urgency <= 3:
+        return Priority.PRIORITY
+    return Priority.NORMAL
+
+
+def _item(raw: object, index: int, categories: dict[str, Category]) -> ImportedItem:
+    if not isinstance(raw, dict):
+        raise Invalid(_("Item %(n)d is not an object.") % {"n": index})
+    if "headline" in raw or "uri" in raw:  # IPTC ninjs
+        external_id = raw.get("uri") or raw.get("guid") or ""
+        body = raw.get("body_text") or raw.get("body_html") or ""
+        data = BulletinData(
+            title=str(raw.get("headline") or ""),
+            summary=str(raw.get("description_text") or ""),
+            body=str(body),
+            language=str(raw.get("language") or "vi")[:2],
+            priority=_ninjs_priority(raw.get("urgency")),
+        )
+    else:
+        external_id = raw.get("id") or ""
+        data = BulletinData(
+            title=str(raw.get("title") or ""),
+            summary=str(raw.get("summary") or ""),
+            body=str(raw.get("body") or ""),
+            language=str(raw.get("language") or Language.VI),
+            priority=str(raw.get("priority") or Priority.NORMAL),
+            category=categories.get(str(raw.get("category") or "")),
+            board_text=str(raw.get("board_text") or ""),
+        )
+    if not isinstance(external_id, str | int) or not str(external_id).strip():
+        raise Invalid(_("Item %(n)d has no identifier (id or uri).") % {"n": index})
+    return ImportedItem(external_id=str(external_id).strip()[:200], data=data)
+
+
+def parse_bulletins(content: bytes) -> list[dict]:
+    try:
+        document = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Invalid(_("The file is not valid JSON: %(error)s") % {"error": exc}, code="bad_file") from None
+    items = document.get("bulletins", document.get("items")) if isinstance(document, dict) else document
+    if isinstance(document, dict) and items is None and ("headline" in document or "uri" in document):
+        items = [document]  # a single ninjs item
+    if not isinstance(items, list) or not items:
+        raise Invalid(_("The file holds no bulletins."), code="bad_file")
+    if len(items) > MAX_ITEMS:
+        raise Invalid(_("Too many bulletins in one file (at most %(n)d).") % {"n": MAX_ITEMS}, code="bad_file")
+    return items
+
+
+def do_import_bulletins(content: bytes, *, unit: Unit, source: str, acting_user) -> BulletinImportReport:
+    """All or nothing: every item is checked first; received bulletins await local approval."""
+    require(acting_user, Capability.EDIT_CONTENT, unit)
+    if source not in (Source.CENTRAL, Source.PROVINCE):
+        raise Invalid(_("Unknown source."), fields={"source": [_("Choose one of the listed sources.")]})
+    categories = {c.slug: c for c in Category.objects.all()}
+    items, problems = [], {}
+    for index, raw in enumerate(parse_bulletins(content), start=1):
+        try:
+            item = _item(raw, index, categories)
+            clean_bulletin_data(item.data, unit)
+            items.append(item)
+        except DomainError as exc:
+            details = [f"{k}: {', '.join(str(m) for m in v)}" for k, v in exc.fields.items()] or [str(exc.message)]
+            problems[f"item {index}"] = details
+    if problems:
+        raise Invalid(_("Some bulletins in the file have errors; nothing was imported."), fields=problems)
+    report = BulletinImportReport()
+    with transaction.atomic():
+        for item in items:
+            content_hash = _content_hash(item.data)
+            bulletin = Bulletin.objects.filter(source=source, external_id=item.external_id).first()
+            if bulletin is not None and bulletin.current_revision.content_hash == content_hash:
+                report.unchanged.append(bulletin.pk)
+                continue
+            created = bulletin is None
+            if created:
+                bulletin = Bulletin.objects.create(
+                    owner_unit=unit, source=source, external_id=item.external_id, title=item.data.title
+                )
+            from_status = "" if created else bulletin.status
+            revision = _new_revision(bulletin, item.data, acting_user, content_hash)
+            _mirror(bulletin, revision, item.data)
+            bulletin.status = Status.SUBMITTED
+            bulletin.save()
+            _history(bulletin, WorkflowEvent.Action.IMPORT, from_status, actor=acting_user)
+            (report.created if created else report.updated).append(bulletin.pk)
+        record_event(
+            "content.bulletins_imported",
+            actor=acting_user,
+            unit=unit,
+            obj=unit,
+            changes={"source": source, "created": report.created, "updated": report.updated},
+        )
+    return report
