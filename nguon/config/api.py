@@ -46,7 +46,11 @@ def _domain_error(request, exc: DomainError):
 def _validation_error(request, exc: ValidationError):
     fields: dict[str, list[str]] = {}
     for item in exc.errors:
-        location = [str(part) for part in item.get("loc", []) if part not in ("body", "query", "path", "payload")]
+        location = [str(part) for part in item.get("loc", [])]
+        # Ninja's loc is [source, parameter name, *field path]: keep the field path only. A field may itself be
+        # called "body", so only the leading pair is dropped.
+        if location and location[0] in ("body", "query", "path", "header", "cookie", "form", "file"):
+            location = location[2:] if len(location) > 2 else location[1:]
         fields.setdefault(".".join(location) or "_", []).append(item.get("msg", ""))
     return _error(request, "invalid", _("The request is not valid."), 422, fields)
 
@@ -63,6 +67,7 @@ def _http_error(request, exc: HttpError):
 
 from nguon.accounts.api import router as accounts_router  # noqa: E402
 from nguon.audit.api import router as audit_router  # noqa: E402
+from nguon.broadcast.api import router as broadcast_router  # noqa: E402
 from nguon.content.api import router as content_router  # noqa: E402
 from nguon.units.api import router as units_router  # noqa: E402
 
@@ -70,3 +75,4 @@ api.add_router("/v1/units", units_router)
 api.add_router("/v1/accounts", accounts_router)
 api.add_router("/v1/audit", audit_router)
 api.add_router("/v1/bulletins", content_router)
+api.add_router("/v1/devices", broadcast_router)

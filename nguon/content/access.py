@@ -71,5 +71,9 @@ def media_for_user(user):
 def get_media_for_user(user, sha256: str) -> MediaAsset:
     asset = media_for_user(user).filter(sha256=sha256).first()
     if asset is None:
+        # An attachment of a published revision the user can read (a province bulletin in a commune's repository).
+        published = bulletins_for_user(user).live().values("published_revision")
+        asset = MediaAsset.objects.filter(sha256=sha256, revisions__in=published).first()
+    if asset is None:
         raise NotFound()
     return asset

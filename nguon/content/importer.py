@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from nguon.accounts.access import require
+from nguon.accounts.access import can, require
 from nguon.accounts.roles import Capability
 from nguon.audit.actions import record_event
 from nguon.content.actions import BulletinData, _content_hash, _history, _mirror, _new_revision, clean_bulletin_data
 from nguon.content.models import Bulletin, Category, Language, Priority, Source, Status, WorkflowEvent
-from nguon.core.errors import DomainError, Invalid
+from nguon.core.errors import DomainError, Forbidden, Invalid
 from nguon.units.models import Unit
 
 MAX_ITEMS = 1000
@@ -85,6 +85,22 @@ def parse_bulletins(content: bytes) -> list[dict]:
     return items
 
 
+def _check_may_update(item: ImportedItem, *, source: str, acting_user) -> None:
+    """An item received before belongs to the unit that received it: only its editors may change it."""
+    existing = (
+        Bulletin.objects.filter(source=source, external_id=item.external_id)
+        .select_related("owner_unit", "current_revision")
+        .first()
+    )
+    if existing is None or existing.current_revision.content_hash == _content_hash(item.data):
+        return
+    if not can(acting_user, Capability.EDIT_CONTENT, existing.owner_unit):
+        raise Forbidden(
+            _("This bulletin was already received by %(unit)s; only its editors can update it.")
+            % {"unit": existing.owner_unit.name}
+        )
+
+
 def do_import_bulletins(content: bytes, *, unit: Unit, source: str, acting_user) -> BulletinImportReport:
     """All or nothing: every item is checked first; received bulletins await local approval."""
     require(acting_user, Capability.EDIT_CONTENT, unit)
@@ -96,6 +112,7 @@ def do_import_bulletins(content: bytes, *, unit: Unit, source: str, acting_user)
         try:
             item = _item(raw, index, categories)
             clean_bulletin_data(item.data, unit)
+            _check_may_update(item, source=source, acting_user=acting_user)
             items.append(item)
         except DomainError as exc:
             details = [f"{k}: {', '.join(str(m) for m in v)}" for k, v in exc.fields.items()] or [str(exc.message)]

@@ -14,13 +14,15 @@ class MaxSizeUploadHandler(FileUploadHandler):
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         self.limit = settings.MAX_UPLOAD_BYTES
         self.received = 0
-        if content_length and content_length > self.limit + 64 * 1024:
+        # Too large by its declared length: stop at the first chunk of a file. StopUpload must not be raised here:
+        # Django's parser catches it only while reading the parts, so from here it would end in a server error.
+        self.too_large = bool(content_length and content_length > self.limit + 64 * 1024)
+        if self.too_large:
             self.request.upload_too_large = True
-            raise UploadTooLarge(connection_reset=True)
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
-        if self.received > self.limit:
+        if self.too_large or self.received > self.limit:
             self.request.upload_too_large = True
             raise UploadTooLarge(connection_reset=True)
         return raw_data

@@ -242,6 +242,17 @@ def bulletin_adopt(request, bulletin_id: int):
     return _workflow_step(request, bulletin_id, step)
 
 
+def _add_import_error(form, exc: DomainError) -> None:
+    """The import's problems are keyed by item ("item 2"), not by form field: show them with the item named."""
+    form.add_error(None, exc.message)
+    for name, problems in exc.fields.items():
+        for problem in problems:
+            if name in form.fields:
+                form.add_error(name, problem)
+            else:
+                form.add_error(None, f"{name}: {problem}")
+
+
 @login_required
 def bulletin_import(request):
     if not grant_paths(request.user, Capability.EDIT_CONTENT):
@@ -260,7 +271,7 @@ def bulletin_import(request):
                     acting_user=request.user,
                 )
             except DomainError as exc:
-                add_domain_error(form, exc)
+                _add_import_error(form, exc)
             else:
                 messages.success(
                     request,
