@@ -161,12 +161,20 @@ def _queue_speech(revision: Revision) -> None:
 
 def _mirror(bulletin: Bulletin, revision: Revision, data: BulletinData) -> None:
     bulletin.current_revision = revision
+    bulletin.publish_at = data.publish_at
+    bulletin.expires_at = data.expires_at
+    # While a revision is live, lists and search (which units below also use) keep showing it: an edit awaiting
+    # approval must not leak. The new text takes over when it is published.
+    if bulletin.published_revision_id is None:
+        _present(bulletin, revision)
+
+
+def _present(bulletin: Bulletin, revision: Revision) -> None:
+    """Copy a revision's title, class and searchable text onto the bulletin row (lists, filters, search)."""
     bulletin.title = revision.title
     bulletin.category = revision.category
     bulletin.priority = revision.priority
     bulletin.language = revision.language
-    bulletin.publish_at = data.publish_at
-    bulletin.expires_at = data.expires_at
     bulletin.search_folded = fold(" ".join([revision.title, revision.summary, revision.body, revision.board_text]))
 
 
@@ -351,6 +359,8 @@ def _publish(bulletin: Bulletin, *, acting_user, now) -> Bulletin:
         audit_action="content.bulletin_published",
         extra={"published_revision": bulletin.approved_revision, "published_at": now},
     )
+    _present(bulletin, bulletin.published_revision)
+    bulletin.save(update_fields=["title", "category", "priority", "language", "search_folded", "updated_at"])
     if bulletin.priority in (Priority.PRIORITY, Priority.EMERGENCY):
         # TT 39: priority and emergency bulletins are pushed into the targets' programmes.
         targets = list(bulletin.published_revision.targets.all()) or [bulletin.owner_unit]

@@ -149,6 +149,13 @@ def test_search_follows_edits(cast, client_for, corpus):
         acting_user=cast.commune_editor,
     )
     province = client_for(cast.province_editor)
+    bulletin.refresh_from_db()
+    assert bulletin.published_revision_id is not None
+    # A live bulletin stays findable by its published text until the edit is approved: the edit must not leak to
+    # the units below through search before then.
+    assert bulletin.pk in found(province, q="trang thiet bi")
+    assert bulletin.pk not in found(province, q="the bao hiem")
+    actions.do_approve_bulletin(bulletin, acting_user=cast.approver, revision_number=bulletin.current_revision.number)
     assert bulletin.pk not in found(province, q="trang thiet bi")
     assert found(province, q="the bao hiem") == {bulletin.pk}
 
