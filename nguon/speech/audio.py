@@ -7,10 +7,13 @@ Two methods:
 
 * ``"limiter"`` (default): measure each segment (EBU R128, ffmpeg ``ebur128``), apply one gain per segment and a
   look-ahead peak limiter, measure the result and correct the gain (secant steps) until it is within 0.2 LU of
-  the target. Fast (everything at the working sample rate) and accurate even when the limiter works hard.
-* ``"loudnorm"``: ffmpeg's two-pass ``loudnorm`` with the values measured in the first pass, plus one corrective
-  pass. Kept for comparison: on espeak-ng's peaky output loudnorm's dynamic mode lands 1.5–2.5 LU under the
-  target, and it resamples to 192 kHz internally, which makes it 3–4 times slower than the limiter method.
+  the target; the pass expected to land also writes the MP3 and Opus files, so at −16 LUFS a render is two
+  passes over the audio plus the encoders. Everything runs at the working sample rate, and accurately even when
+  the limiter works hard.
+* ``"loudnorm"``: ffmpeg's two-pass ``loudnorm`` with the values measured in the first pass, then the limiter
+  method's gain correction. Kept for comparison: espeak-ng's peaks sit 19–20 dB over its loudness (15 dB fit
+  between −16 LUFS and −1 dBTP), so loudnorm cannot stay linear; its dynamic mode lands 1–2.5 LU under the
+  target and runs at 192 kHz. For 160 s of speech its passes take about 13 s of CPU, the limiter method's 1 s.
 
 Each stage reports progress through ``on_progress(stage, fraction)`` and its time in ``RenderResult.timings``.
 Failures raise `AudioError` subclasses (or the engine's `EngineError`); temporary files are always removed and
@@ -26,14 +29,14 @@ import json
 import math
 import os
 import re
+import resource
 import shutil
 import tempfile
 import time
 import unicodedata
 import wave
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -81,7 +84,7 @@ LIMITER_RELEASE_MS = 10
 ProgressCallback = Callable[[str, float], None]
 
 # Where each stage starts, as a fraction of the whole render (synthesis of long texts dominates with HTTP engines).
-STAGES = {"synthesise": 0.0, "analyse": 0.2, "normalise": 0.3, "encode": 0.55, "measure": 0.8, "store": 0.95}
+STAGES = {"synthesise": 0.0, "analyse": 0.2, "normalise": 0.3, "encode": 0.5, "store": 0.95}
 
 
 class AudioError(SpeechError):
@@ -119,7 +122,7 @@ class AudioSettings:
     target_lufs: float = -16.0
     max_true_peak: float = -1.0
     # The limiter's sample-peak ceiling sits this far under `max_true_peak`: the MP3 encoder's low-pass and
-    # quantisation add overshoot between samples (measured 0.2–0.6 dB at 64 kbit/s on espeak-ng speech).
+    # quantisation add overshoot between samples (0.3–0.5 dB at 64 kbit/s on espeak-ng speech at −16 LUFS).
     peak_margin: float = 1.0
     method: str = "limiter"
     lra: float = 11.0  # loudness range target, loudnorm method only
@@ -129,7 +132,10 @@ class AudioSettings:
     mp3_bitrate: int = 64  # kbit/s, constant
     mp3_quality: int = 7  # LAME algorithm quality, 0 (slow) … 9 (fast); 7 halves encode time, inaudible on speech
     opus_bitrate: int = 32  # kbit/s, constrained VBR
-    opus_complexity: int = 5  # 0 … 10; 10 takes 4–5× longer on this voice for no audible gain over loudspeakers
+    # libopus complexity 0 … 10. 10 takes 4–5× as long as 5 on this voice, 3 saves another third (≈0.35 s of CPU
+    # for 500 words, what keeps the pipeline within 3× of raw espeak-ng + MP3); speech over horn loudspeakers
+    # does not reveal the difference.
+    opus_complexity: int = 3
     intro: Path | None = None  # chime before the speech
     outro: Path | None = None  # chime after the speech
     chime_gap: float = 0.3  # seconds of silence between a chime and the speech
@@ -333,18 +339,9 @@ def probe(path: str | Path, *, ffprobe: str = "ffprobe", timeout: float = 60.0) 
         )
     if size == 0:
         raise InvalidAudio(gettext_noop("The file %(name)s is empty."), name=path.name)
-    args = [
-        ffprobe,
-        "-v",
-        "error",
-        "-of",
-        "json",
-        "-select_streams",
-        "a:0",
-        "-show_entries",
-        "format=format_name,duration,bit_rate:stream=codec_name,sample_rate,channels,duration:packet=pts_time,duration_time",
-        f"file:{path}",
-    ]
+    entries = "format=format_name,duration,bit_rate:stream=codec_name,sample_rate,channels,duration"
+    entries += ":packet=pts_time,duration_time"
+    args = [ffprobe, "-v", "error", "-of", "json", "-select_streams", "a:0", "-show_entries", entries, f"file:{path}"]
     try:
         result = run_tool(
             args,
@@ -451,33 +448,8 @@ def measure_loudness(
 ) -> Loudness:
     """Measure integrated loudness (EBU R128, LUFS), true peak (dBTP) and duration (s) of a decoded file."""
     path = Path(path)
-    info = probe(path, ffprobe=ffprobe, timeout=timeout)
-    settings = AudioSettings(ffmpeg=ffmpeg, ffprobe=ffprobe, timeout=timeout)
-    with _workdir() as work:
-        meta = work / "loudness.txt"
-        _ffmpeg(
-            [
-                "-i",
-                f"file:{path}",
-                "-map",
-                "0:a:0",
-                "-af",
-                f"ebur128=metadata=1:peak=true,ametadata=mode=print:file={_filter_path(meta)}",
-                "-f",
-                "null",
-                "-",
-            ],
-            settings,
-            "measure",
-        )
-        values = _read_metadata(meta)
-    if "lavfi.r128.I" not in values:
-        raise AudioToolFailed(gettext_noop("ffmpeg did not report the loudness of %(name)s."), name=path.name)
-    return Loudness(
-        integrated_lufs=round(values["lavfi.r128.I"], 2),
-        true_peak_dbtp=round(_db(values.get("lavfi.r128.true_peak", 0.0)), 2),
-        duration=info.duration,
-    )
+    probe(path, ffprobe=ffprobe, timeout=timeout)  # a clear error for what is not complete audio
+    return _measure(path, AudioSettings(ffmpeg=ffmpeg, ffprobe=ffprobe, timeout=timeout))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -492,6 +464,7 @@ class RenderResult:
     loudness_lufs: float  # integrated, measured on the final MP3
     true_peak_dbtp: float  # measured on the final MP3
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage ("encode" and "measure" overlap)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # CPU per stage, mostly ffmpeg's and espeak-ng's
     key: str = ""  # render_key() of the request, when it came from text
     gain_db: float = 0.0  # gain applied to the speech
     normalise_passes: int = 0
@@ -529,21 +502,45 @@ def _workdir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (process-wide: concurrent renders add up)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 class _Clock:
-    def __init__(self, timings: dict[str, float], on_progress: ProgressCallback | None) -> None:
-        self.timings = timings
+    """Wall time per stage in `timings`, CPU time (the tools', mostly) in `cpu`; reports progress."""
+
+    def __init__(self, on_progress: ProgressCallback | None) -> None:
+        self.timings: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
         self.on_progress = on_progress
+        self.reported: set[str] = set()
+        self.started = (time.perf_counter(), _cpu_seconds())
+
+    def report(self, name: str) -> None:
+        """Tell the caller a stage has begun (once per stage; the normalise/encode passes may alternate)."""
+        if self.on_progress is not None and name in STAGES and name not in self.reported:
+            self.reported.add(name)
+            self.on_progress(name, STAGES[name])
+
+    def add(self, name: str, seconds: float) -> None:
+        self.timings[name] = round(self.timings.get(name, 0.0) + seconds, 4)
 
     @contextlib.contextmanager
-    def stage(self, name: str, key: str | None = None) -> Iterator[None]:
-        if self.on_progress is not None and name in STAGES:
-            self.on_progress(name, STAGES[name])
-        start = time.perf_counter()
+    def stage(self, name: str) -> Iterator[None]:
+        self.report(name)
+        start, cpu = time.perf_counter(), _cpu_seconds()
         try:
             yield
         finally:
-            key = key or name
-            self.timings[key] = round(self.timings.get(key, 0.0) + time.perf_counter() - start, 4)
+            self.add(name, time.perf_counter() - start)
+            self.cpu[name] = round(self.cpu.get(name, 0.0) + _cpu_seconds() - cpu, 4)
+
+    def finish(self) -> dict:
+        self.timings["total"] = round(time.perf_counter() - self.started[0], 4)
+        self.cpu["total"] = round(_cpu_seconds() - self.started[1], 4)
+        return {"timings": self.timings, "cpu_seconds": self.cpu}
 
 
 def render(
@@ -563,10 +560,8 @@ def render(
     """
     engine = engine or EspeakEngine()
     settings = settings or AudioSettings()
-    timings: dict[str, float] = {}
-    clock = _Clock(timings, on_progress)
+    clock = _Clock(on_progress)
     key = render_key(text, voice, settings, engine=engine, rate=rate)
-    start = time.perf_counter()
     with _workdir() as work:
         with clock.stage("synthesise"):
             synth = engine.synthesize(text, voice=voice, rate=rate, workdir=work)
@@ -584,8 +579,7 @@ def render(
             result = _process(source, work, ContentStore(store_root), settings, clock, wav_copy)
         except SilentAudio:
             raise EngineEmptyOutput(gettext_noop("%(engine)s produced only silence."), engine=engine.name)
-    timings["total"] = round(time.perf_counter() - start, 4)
-    return RenderResult(**{**_fields(result), "key": key, "timings": timings})
+    return RenderResult(**{**_fields(result), "key": key, **clock.finish()})
 
 
 def process_audio(
@@ -598,15 +592,11 @@ def process_audio(
 ) -> RenderResult:
     """Normalise, encode and store an existing recording (an upload, a service's file)."""
     settings = settings or AudioSettings()
-    timings: dict[str, float] = {}
-    clock = _Clock(timings, on_progress)
-    start = time.perf_counter()
+    clock = _Clock(on_progress)
     probe(source, ffprobe=settings.ffprobe, timeout=settings.timeout)
-    timings["probe"] = round(time.perf_counter() - start, 4)
     with _workdir() as work:
         result = _process(Path(source), work, ContentStore(store_root), settings, clock, wav_copy)
-    timings["total"] = round(time.perf_counter() - start, 4)
-    return RenderResult(**{**_fields(result), "timings": timings})
+    return RenderResult(**{**_fields(result), **clock.finish()})
 
 
 def _fields(result: RenderResult) -> dict:
@@ -629,46 +619,40 @@ def _process(
     with clock.stage("analyse"):
         segments = _prepare(inputs, speech_index, work, settings)
     ceiling = settings.ceiling_db
-    attempts = []
+    attempts: list[tuple[float, _Rendered, Loudness]] = []
     passes = 0
     for attempt in range(2):
-        with clock.stage("normalise"):
-            if settings.method == "loudnorm":
-                program, delta, used = _normalise_loudnorm(segments, work / f"attempt{attempt}", settings, ceiling)
-            else:
-                program, delta, used = _normalise_limiter(segments, work / f"attempt{attempt}", settings, ceiling)
-            passes += used
-        mp3, opus, loudness = _encode_and_measure(program, work, settings, clock, attempt)
+        attempt_dir = work / f"attempt{attempt}"
+        attempt_dir.mkdir()
+        if settings.method == "loudnorm":
+            rendered = _normalise_loudnorm(segments, attempt_dir, settings, ceiling, clock, wav_copy is not None)
+        else:
+            rendered = _search_gain(segments, attempt_dir, settings, ceiling, clock, wav_copy is not None)
+        passes += rendered.passes
+        loudness = rendered.measured
         excess = loudness.true_peak_dbtp - settings.max_true_peak
-        attempts.append((excess, program, delta, mp3, opus, loudness))
+        attempts.append((excess, rendered, loudness))
         # The MP3 encoder adds overshoot between samples, beyond the margin only when the limiter works very hard
         # (targets louder than about −15 LUFS on espeak-ng). Then limit harder once, and keep whichever attempt
         # ends lower: more limiting also means more distortion for the encoder to smooth into new overshoot.
         if excess <= 0:
             break
         ceiling -= excess + 0.2
-    _, program, delta, mp3, opus, loudness = min(attempts, key=lambda a: a[0])
+    _, rendered, loudness = min(attempts, key=lambda a: a[0])
     with clock.stage("store"):
-        stored_mp3 = store.put(mp3, "mp3")
-        stored_opus = store.put(opus, "opus")
-        if wav_copy is not None:
-            _export_wav(program, Path(wav_copy), work, settings)
+        stored_mp3 = store.put(rendered.mp3, "mp3")
+        stored_opus = store.put(rendered.opus, "opus")
+        if wav_copy is not None and rendered.wav is not None:
+            copy_atomically(rendered.wav, Path(wav_copy))
     return RenderResult(
         mp3=stored_mp3,
         opus=stored_opus,
         duration=loudness.duration,
         loudness_lufs=loudness.integrated_lufs,
         true_peak_dbtp=loudness.true_peak_dbtp,
-        gain_db=round(segments[speech_index].gain + delta, 2),
+        gain_db=round(segments[speech_index].gain + rendered.delta, 2),
         normalise_passes=passes,
     )
-
-
-def _export_wav(program: Path, target: Path, work: Path, settings: AudioSettings) -> None:
-    """Write the normalised audio as 16-bit PCM WAV to `target`, replacing it atomically."""
-    pcm = work / "export.wav"
-    _ffmpeg(["-i", f"file:{program}", "-map_metadata", "-1", "-c:a", "pcm_s16le", f"file:{pcm}"], settings, "WAV")
-    copy_atomically(pcm, target)
 
 
 def _prepare(inputs: list[Path], speech_index: int, work: Path, settings: AudioSettings) -> list[_Segment]:
@@ -723,51 +707,135 @@ def _limiter(ceiling_db: float) -> str:
     return f"alimiter=limit={limit:.5f}:attack={LIMITER_ATTACK_MS}:release={LIMITER_RELEASE_MS}:level=0:latency=1"
 
 
-def _normalised_pass(
-    segments: list[_Segment], delta: float, tail: str, out: Path, work: Path, settings: AudioSettings
-) -> float:
-    """Render the program with `tail` filters to a float WAV and return its integrated loudness."""
+@dataclass
+class _Rendered:
+    """The encoded files of one normalisation, and how it got there."""
+
+    mp3: Path
+    opus: Path
+    wav: Path | None  # 16-bit PCM copy, when asked for
+    delta: float  # dB added to every segment's own gain
+    passes: int
+    measured: Loudness  # of the MP3
+
+
+def _measure_pass(segments: list[_Segment], delta: float, chain: str, work: Path, settings: AudioSettings) -> float:
+    """Run the program through `chain` and return its integrated loudness, writing nothing else."""
     meta = work / "pass.txt"
     meta.unlink(missing_ok=True)
     measure = f"ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.I:file={_filter_path(meta)}"
-    chain = f"{tail},asplit[o][m];[m]{measure},anullsink"
-    args, graph = _program_graph(segments, delta, chain)
-    _ffmpeg([*args, "-filter_complex", graph, "-map", "[o]", "-c:a", "pcm_f32le", f"file:{out}"], settings, "normalise")
+    args, graph = _program_graph(segments, delta, f"{chain},{measure}[m]")
+    _ffmpeg([*args, "-filter_complex", graph, "-map", "[m]", "-f", "null", "-"], settings, "normalise")
+    return _pass_loudness(meta)
+
+
+def _pass_loudness(meta: Path) -> float:
     values = _read_metadata(meta)
     if "lavfi.r128.I" not in values:
-        raise AudioToolFailed(gettext_noop("ffmpeg did not report the loudness of %(name)s."), name=out.name)
+        raise AudioToolFailed(gettext_noop("ffmpeg did not report the loudness of %(name)s."), name="normalise")
     return values["lavfi.r128.I"]
 
 
-def _normalise_limiter(
-    segments: list[_Segment], work: Path, settings: AudioSettings, ceiling: float, max_passes: int = 5
-) -> tuple[Path, float, int]:
-    """Find the extra gain (dB, for all segments) that puts the limited program on the target; return its WAV.
+def _encode_pass(
+    segments: list[_Segment],
+    delta: float,
+    chain: str,
+    work: Path,
+    settings: AudioSettings,
+    clock: _Clock,
+    tag: str,
+    wav: bool,
+) -> tuple[float, Path, Path, Path | None, Loudness]:
+    """Run the program through `chain` into MP3 and Opus (and WAV); return its loudness, the files, the MP3's.
 
-    Files go into `work`, created if needed.
+    Two ffmpeg runs in parallel, each applying the (cheap) chain itself: one measures the program and writes the
+    MP3 (and WAV), the other writes the Opus file. The MP3 is measured as soon as it is complete, while the Opus
+    encoder may still be running. Writing the files in the same run as the measurement saves a pass over the audio
+    and two ffmpeg start-ups (≈0.1 s of CPU each: ffmpeg links some 200 libraries).
     """
-    work.mkdir(exist_ok=True)
+    mp3, opus, pcm = work / f"{tag}.mp3", work / f"{tag}.opus", (work / f"{tag}.wav" if wav else None)
+    meta = work / f"{tag}.txt"
+    mp3_gain = _mp3_gain_db(
+        settings.ffmpeg, settings.sample_rate, settings.mp3_bitrate, settings.mp3_quality, settings.timeout
+    )
+    measure = f"ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.I:file={_filter_path(meta)}"
+    splits = 3 if pcm else 2
+    tail = f"{chain},asplit={splits}[m][e]{'[w]' if pcm else ''};[m]{measure},anullsink;[e]volume={-mp3_gain:.3f}dB[o]"
+    args, graph = _program_graph(segments, delta, tail)
+    # bitexact and no metadata: the same audio always gives the same bytes (Ogg serial numbers are random
+    # otherwise), so identical renders share one stored file.
+    exact = ["-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
+    mp3_args = [*args, "-filter_complex", graph, "-map", "[o]", *exact, "-c:a", "libmp3lame"]
+    mp3_args += ["-b:a", f"{settings.mp3_bitrate}k", "-compression_level", str(settings.mp3_quality)]
+    mp3_args += ["-id3v2_version", "0", "-write_id3v1", "0", "-f", "mp3", f"file:{mp3}"]
+    if pcm:
+        mp3_args += ["-map", "[w]", "-map_metadata", "-1", "-c:a", "pcm_s16le", f"file:{pcm}"]
+    opus_inputs, opus_graph = _program_graph(segments, delta, f"{chain}[o]")
+    # "audio" (CELT) with constrained VBR encodes this voice twice as fast as "voip" (SILK) at the same complexity.
+    opus_args = [*opus_inputs, "-filter_complex", opus_graph, "-map", "[o]", *exact, "-c:a", "libopus"]
+    opus_args += ["-b:a", f"{settings.opus_bitrate}k", "-vbr", "constrained", "-application", "audio"]
+    opus_args += ["-compression_level", str(settings.opus_complexity), "-f", "opus", f"file:{opus}"]
+
+    def timed(name: str, fn, *args):
+        start = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            clock.add(name, time.perf_counter() - start)  # from worker threads: distinct keys, GIL-atomic updates
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        opus_job = pool.submit(timed, "encode_opus", _ffmpeg, opus_args, settings, "Opus")
+        mp3_job = pool.submit(timed, "encode_mp3", _ffmpeg, mp3_args, settings, "MP3")
+        measure_job = None
+        if mp3_job.exception() is None:  # waits for the MP3 run only
+            measure_job = pool.submit(timed, "measure", _measure, mp3, settings)
+        for job in (mp3_job, opus_job, measure_job):
+            if job is not None:
+                job.result()  # raises the first failure; the pool waits for every job before leaving
+    return _pass_loudness(meta), mp3, opus, pcm, measure_job.result()
+
+
+def _search_gain(
+    segments: list[_Segment],
+    work: Path,
+    settings: AudioSettings,
+    ceiling: float,
+    clock: _Clock,
+    wav: bool,
+    max_passes: int = 5,
+) -> _Rendered:
+    """Find the extra gain (dB, for all segments) that puts the limited program on the target, and encode it.
+
+    Passes that are unlikely to be the last only measure; the others measure and encode at once, and the encoding
+    is kept if the measurement lands within the tolerance (usually pass 2 at −16 LUFS, pass 1 when the limiter has
+    little to do).
+    """
     target = settings.target_lufs
     limiter = _limiter(ceiling)
     # Below this extra gain the limiter does nothing, so loudness follows gain one for one: a free first point.
     knee = ceiling - max(seg.peak + seg.gain for seg in segments)
     points: list[tuple[float, float]] = [(knee, target + knee)] if knee < 0 else []
     delta = 0.0
-    best: tuple[float, float, Path] | None = None  # (|error|, delta, path)
+    best: tuple[float, float, tuple] | None = None  # (|error|, delta, _encode_pass result)
     passes = 0
+    clock.report("normalise")
     for k in range(max_passes):
-        out = work / f"normalised{k}.wav"
-        loudness = _normalised_pass(segments, delta, limiter, out, work, settings)
+        # The limiter barely touching the peaks costs well under the tolerance; otherwise pass 1 only measures.
+        encode = k > 0 or knee > -1.0 or k == max_passes - 1
+        with clock.stage("encode" if encode else "normalise"):
+            if encode:
+                encoded = _encode_pass(segments, delta, limiter, work, settings, clock, f"pass{k}", wav)
+                loudness = encoded[0]
+            else:
+                loudness = _measure_pass(segments, delta, limiter, work, settings)
         passes += 1
         error = target - loudness
-        if best is None or abs(error) < best[0]:
-            if best is not None:
-                best[2].unlink(missing_ok=True)
-            best = (abs(error), delta, out)
-        else:
-            out.unlink(missing_ok=True)
-        if abs(error) <= LOUDNESS_TOLERANCE:
+        if encode and (best is None or abs(error) < best[0]):
+            best = (abs(error), delta, encoded)
+        if best is not None and best[0] <= LOUDNESS_TOLERANCE:
             break
+        if abs(error) <= LOUDNESS_TOLERANCE:
+            continue  # on target but only measured: encode the same gain
         points.append((delta, loudness))
         slope, step = 1.0, 1.0
         if len(points) >= 2:
@@ -782,42 +850,48 @@ def _normalise_limiter(
         # Never assume loudness rises faster than gain, or that it stalls.
         delta += step * error / min(1.0, max(0.2, slope))
     assert best is not None
-    return best[2], best[1], passes
+    _, delta, (_, mp3, opus, pcm, measured) = best
+    return _Rendered(mp3, opus, pcm, delta, passes, measured)
 
 
 def _normalise_loudnorm(
-    segments: list[_Segment], work: Path, settings: AudioSettings, ceiling: float
-) -> tuple[Path, float, int]:
-    """ffmpeg loudnorm, two passes with the measured values; then the limiter method's correction if still off.
+    segments: list[_Segment], work: Path, settings: AudioSettings, ceiling: float, clock: _Clock, wav: bool
+) -> _Rendered:
+    """ffmpeg loudnorm, two passes with the measured values; then the limiter method's gain search on its output.
 
     On espeak-ng speech loudnorm cannot use its linear mode (the peaks sit 19–20 dB over the loudness, 15 dB is
     allowed at −16 LUFS / −1 dBTP), and its dynamic mode ends 1–2.5 LU under the target, so the correction is
     needed; it is a linear gain and the same look-ahead limiter, usually one or two passes.
     """
-    work.mkdir(exist_ok=True)
     target = settings.target_lufs
     base = f"loudnorm=I={target:.2f}:TP={ceiling:.2f}:LRA={settings.lra:.1f}"
-    args, graph = _program_graph(segments, 0.0, f"{base}:print_format=json[m]")
-    # loudnorm prints its measurement at "info" level only, so this one run cannot use "-loglevel error".
-    result = _ffmpeg(
-        [*args, "-filter_complex", graph, "-map", "[m]", "-f", "null", "-"], settings, "analyse", loglevel="info"
-    )
-    measured = _loudnorm_json(result.stderr)
-    second = (
-        f"{base}:measured_I={measured['input_i']}:measured_TP={measured['input_tp']}"
-        f":measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}"
-        f":offset={measured['target_offset']}:linear=true:print_format=none"
-        # loudnorm works at 192 kHz in its dynamic mode; come back to the working rate.
-        f",aresample={settings.sample_rate},aformat=sample_fmts=flt:channel_layouts=mono"
-    )
-    out = work / "loudnorm.wav"
-    loudness = _normalised_pass(segments, 0.0, second, out, work, settings)
-    if abs(target - loudness) <= LOUDNESS_TOLERANCE:
-        return out, 0.0, 2
+    with clock.stage("normalise"):
+        args, graph = _program_graph(segments, 0.0, f"{base}:print_format=json[m]")
+        # loudnorm prints its measurement at "info" level only, so this one run cannot use "-loglevel error".
+        result = _ffmpeg(
+            [*args, "-filter_complex", graph, "-map", "[m]", "-f", "null", "-"], settings, "analyse", loglevel="info"
+        )
+        measured = _loudnorm_json(result.stderr)
+        second = (
+            f"{base}:measured_I={measured['input_i']}:measured_TP={measured['input_tp']}"
+            f":measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}"
+            f":offset={measured['target_offset']}:linear=true:print_format=none"
+            # loudnorm works at 192 kHz in its dynamic mode; come back to the working rate.
+            f",aresample={settings.sample_rate},aformat=sample_fmts=flt:channel_layouts=mono"
+        )
+        out, meta = work / "loudnorm.wav", work / "loudnorm.txt"
+        measure = f"ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.I:file={_filter_path(meta)}"
+        args, graph = _program_graph(segments, 0.0, f"{second},asplit[o][m];[m]{measure},anullsink")
+        _ffmpeg(
+            [*args, "-filter_complex", graph, "-map", "[o]", "-c:a", "pcm_f32le", f"file:{out}"], settings, "loudnorm"
+        )
+        loudness = _pass_loudness(meta)
     # loudnorm kept true peaks under the ceiling, so the sample peak is at most the ceiling.
     corrected = _Segment(out, loudness, ceiling, target - loudness)
-    program, delta, passes = _normalise_limiter([corrected], work / "corrected", settings, ceiling)
-    return program, corrected.gain + delta, 2 + passes
+    rendered = _search_gain([corrected], work, settings, ceiling, clock, wav)
+    rendered.delta += corrected.gain
+    rendered.passes += 2
+    return rendered
 
 
 def _loudnorm_json(stderr: bytes) -> dict[str, str]:
@@ -840,116 +914,32 @@ def _mp3_gain_db(ffmpeg: str, sample_rate: int, bitrate: int, quality: int, time
     tone = f"sine=frequency=997:sample_rate={sample_rate}:duration=3,volume=0.1"
     with _workdir() as work:
         encoded = work / "tone.mp3"
+        encode = ["-f", "lavfi", "-i", tone, "-c:a", "libmp3lame", "-b:a", f"{bitrate}k"]
+        _ffmpeg([*encode, "-compression_level", str(quality), "-f", "mp3", f"file:{encoded}"], settings, "MP3 check")
         loudness = []
-        for source, meta in (
-            (["-f", "lavfi", "-i", tone], work / "a.txt"),
-            (["-i", f"file:{encoded}"], work / "b.txt"),
-        ):
-            if meta.name == "a.txt":
-                _ffmpeg(
-                    [
-                        *source,
-                        "-c:a",
-                        "libmp3lame",
-                        "-b:a",
-                        f"{bitrate}k",
-                        "-compression_level",
-                        str(quality),
-                        "-f",
-                        "mp3",
-                        f"file:{encoded}",
-                    ],
-                    settings,
-                    "MP3 calibration",
-                )
-            _ffmpeg(
-                [
-                    *source,
-                    "-af",
-                    f"ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.I:file={_filter_path(meta)}",
-                    "-f",
-                    "null",
-                    "-",
-                ],
-                settings,
-                "MP3 calibration",
-            )
+        for source in (["-f", "lavfi", "-i", tone], ["-i", f"file:{encoded}"]):
+            meta = work / f"tone{len(loudness)}.txt"
+            measure = f"ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.I:file={_filter_path(meta)}"
+            _ffmpeg([*source, "-af", measure, "-f", "null", "-"], settings, "MP3 check")
             loudness.append(_read_metadata(meta).get("lavfi.r128.I", -70.0))
     change = loudness[1] - loudness[0]
     return change if abs(change) < 3 else 0.0  # a wild value means a broken measurement, not a real gain
 
 
-def _encode_and_measure(
-    program: Path, work: Path, settings: AudioSettings, clock: _Clock, attempt: int
-) -> tuple[Path, Path, Loudness]:
-    """Encode MP3 and Opus in parallel; measure the MP3 while the Opus encoder is still running."""
-    mp3 = work / f"out{attempt}.mp3"
-    opus = work / f"out{attempt}.opus"
-    # bitexact and no metadata: the same audio always gives the same bytes (Ogg serial numbers are random
-    # otherwise), so identical renders share one stored file.
-    common = ["-i", f"file:{program}", "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
-    mp3_gain = _mp3_gain_db(
-        settings.ffmpeg, settings.sample_rate, settings.mp3_bitrate, settings.mp3_quality, settings.timeout
+def _measure(path: Path, settings: AudioSettings) -> Loudness:
+    """Measure a file this pipeline wrote: loudness, true peak, and the decoded duration (gapless, exact)."""
+    with _workdir() as work:
+        meta = work / "loudness.txt"
+        measure = f"ebur128=metadata=1:peak=true,ametadata=mode=print:file={_filter_path(meta)}"
+        args = ["-progress", "pipe:1", "-i", f"file:{path}", "-map", "0:a:0", "-af", measure, "-f", "null", "-"]
+        result = _ffmpeg(args, settings, "measure")
+        values = _read_metadata(meta)
+    if "lavfi.r128.I" not in values:
+        raise AudioToolFailed(gettext_noop("ffmpeg did not report the loudness of %(name)s."), name=path.name)
+    # -progress reports the decoded duration, the MP3 encoder's delay and padding already removed.
+    found = re.findall(rb"^out_time_us=(\d+)", result.stdout, re.MULTILINE)
+    return Loudness(
+        integrated_lufs=round(values["lavfi.r128.I"], 2),
+        true_peak_dbtp=round(_db(values.get("lavfi.r128.true_peak", 0.0)), 2),
+        duration=round(int(found[-1]) / 1e6, 3) if found else 0.0,
     )
-    mp3_args = [
-        *common,
-        "-af",
-        f"volume={-mp3_gain:.3f}dB",
-        "-c:a",
-        "libmp3lame",
-        "-b:a",
-        f"{settings.mp3_bitrate}k",
-        "-compression_level",
-        str(settings.mp3_quality),
-        "-id3v2_version",
-        "0",
-        "-write_id3v1",
-        "0",
-        "-f",
-        "mp3",
-        f"file:{mp3}",
-    ]
-    opus_args = [
-        *common,
-        "-c:a",
-        "libopus",
-        "-b:a",
-        f"{settings.opus_bitrate}k",
-        "-vbr",
-        "constrained",
-        "-application",
-        "audio",
-        "-compression_level",
-        str(settings.opus_complexity),
-        "-f",
-        "opus",
-        f"file:{opus}",
-    ]
-
-    def timed(fn, *args, **kwargs):
-        start = time.perf_counter()
-        value = fn(*args, **kwargs)
-        return value, time.perf_counter() - start
-
-    with clock.stage("encode"), ThreadPoolExecutor(max_workers=2) as pool:
-        mp3_job = pool.submit(timed, _ffmpeg, mp3_args, settings, "MP3")
-        opus_job = pool.submit(timed, _ffmpeg, opus_args, settings, "Opus")
-        done, _ = wait_futures([mp3_job, opus_job], return_when=FIRST_EXCEPTION)
-        measure_job = None
-        if mp3_job in done and mp3_job.exception() is None:
-            _, clock.timings["encode_mp3"] = mp3_job.result()
-            if clock.on_progress is not None:
-                clock.on_progress("measure", STAGES["measure"])
-            measure_job = pool.submit(
-                timed, measure_loudness, mp3, ffmpeg=settings.ffmpeg, ffprobe=settings.ffprobe, timeout=settings.timeout
-            )
-        jobs = [j for j in (mp3_job, opus_job, measure_job) if j is not None]
-        wait_futures(jobs)
-        for job in jobs:
-            job.result()  # raise the first failure, after every job has stopped
-        _, clock.timings["encode_opus"] = opus_job.result()
-        loudness, clock.timings["measure"] = measure_job.result()
-    for key in ("encode_mp3", "encode_opus", "measure"):
-        clock.timings[key] = round(clock.timings[key], 4)
-    probe(opus, ffprobe=settings.ffprobe, timeout=settings.timeout)
-    return mp3, opus, loudness
