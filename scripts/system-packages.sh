@@ -2,7 +2,7 @@
 # Install the Debian packages Nguồn needs. As root: installs what is missing. Otherwise: prints the command.
 # Usage: scripts/system-packages.sh run|test
 set -euo pipefail
-RUN_PACKAGES=(gettext ffmpeg espeak-ng)
+RUN_PACKAGES=(gettext ffmpeg espeak-ng icecast2)
 TEST_PACKAGES=(chromium)
 wanted=("${RUN_PACKAGES[@]}")
 [ "${1:-run}" = "test" ] && wanted+=("${TEST_PACKAGES[@]}")
@@ -15,6 +15,11 @@ if [ "$(id -u)" -eq 0 ]; then
   echo "Installing system packages: ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if printf '%s\n' "${missing[@]}" | grep -qx icecast2; then
+    # Debian starts a system-wide icecast2 on port 8000, the application's port. Nguồn runs its own
+    # (scripts/icecast.sh, port 8001), so the system one is stopped and kept from starting at boot.
+    { systemctl disable --now icecast2 || { service icecast2 stop; update-rc.d icecast2 disable; }; } >/dev/null 2>&1 || true
+  fi
 else
   echo "Missing system packages: ${missing[*]}. Install them with:" >&2
   echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2

@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +23,7 @@ from nguon.broadcast.models import (
     DeviceToken,
     EnrolmentCode,
     ItemKind,
+    ProgrammeTemplate,
     PushEvent,
     Recurrence,
     Slot,
@@ -32,6 +35,12 @@ from nguon.core.errors import Conflict, Invalid
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed on a kiosk
 ENROLMENT_VALID = timedelta(hours=24)
+
+
+def _require(acting_user, capability: Capability, unit) -> None:
+    """Check access; `acting_user` None is the system itself (demo, commands), as in accounts.actions."""
+    if acting_user is not None:
+        require(acting_user, capability, unit)
 
 
 def token_hash(token: str) -> str:
@@ -83,7 +92,8 @@ def _check_device(data: DeviceData, unit) -> None:
 
 
 def do_create_device(*, unit, data: DeviceData, acting_user) -> Device:
-    require(acting_user, Capability.MANAGE_DEVICES, unit)
+    """Register a device in `unit`; `acting_user` None means the system itself (commands, demo)."""
+    _require(acting_user, Capability.MANAGE_DEVICES, unit)
     _check_device(data, unit)
     with transaction.atomic():
         if Device.objects.filter(code__iexact=data.code.strip()).exists():
@@ -97,7 +107,7 @@ def do_create_device(*, unit, data: DeviceData, acting_user) -> Device:
 
 
 def do_update_device(device: Device, *, data: DeviceData, acting_user) -> Device:
-    require(acting_user, Capability.MANAGE_DEVICES, device.unit)
+    _require(acting_user, Capability.MANAGE_DEVICES, device.unit)
     _check_device(data, device.unit)
     with transaction.atomic():
         changes = {}
@@ -116,7 +126,7 @@ def do_update_device(device: Device, *, data: DeviceData, acting_user) -> Device
 
 def do_issue_enrolment_code(device: Device, *, acting_user) -> str:
     """Return a new one-time code (shown once); earlier unused codes of the device stop working."""
-    require(acting_user, Capability.MANAGE_DEVICES, device.unit)
+    _require(acting_user, Capability.MANAGE_DEVICES, device.unit)
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
     code = f"{raw[:4]}-{raw[4:]}"
     with transaction.atomic():
@@ -156,7 +166,7 @@ def do_enrol(code: str, *, hardware: dict | None = None) -> tuple[Device, str]:
 
 
 def do_revoke_tokens(device: Device, *, acting_user) -> int:
-    require(acting_user, Capability.MANAGE_DEVICES, device.unit)
+    _require(acting_user, Capability.MANAGE_DEVICES, device.unit)
     with transaction.atomic():
         count = DeviceToken.objects.filter(device=device, revoked_at__isnull=True).update(revoked_at=timezone.now())
         record_event("broadcast.tokens_revoked", actor=acting_user, obj=device, changes={"count": count})
@@ -166,7 +176,7 @@ def do_revoke_tokens(device: Device, *, acting_user) -> int:
 
 def do_push_command(devices, *, type: str, body: dict, acting_user, unit, ttl_seconds: int = 600) -> PushEvent:
     """Send a command (play, stop, live, live_stop, volume, reboot) to devices now."""
-    require(acting_user, Capability.OPERATE_DEVICES, unit)
+    _require(acting_user, Capability.OPERATE_DEVICES, unit)
     if type not in {"play", "stop", "live", "live_stop", "volume", "reboot"}:
         raise Invalid(_("Unknown command."), code="unknown_command")
     ids = [d.pk for d in devices if unit.contains(d.unit)]
@@ -178,6 +188,67 @@ def do_push_command(devices, *, type: str, body: dict, acting_user, unit, ttl_se
         record_event(f"broadcast.command_{type}", actor=acting_user, unit=unit, obj=unit,
                      changes={"devices": len(ids), **{k: str(v)[:200] for k, v in body.items()}})  # fmt: skip
     return event
+
+
+@dataclass
+class GroupData:
+    name: str
+    description: str = ""
+    devices: list[Device] = field(default_factory=list)
+
+
+def _check_group(unit, data: GroupData) -> None:
+    errors: dict[str, list] = {}
+    name = data.name.strip()
+    if not name:
+        errors["name"] = [_("Enter a name.")]
+    elif len(name) > 200:
+        errors["name"] = [_("At most 200 characters.")]
+    outside = sorted(d.code for d in data.devices if not unit.contains(d.unit))
+    if outside:
+        errors["devices"] = [
+            _("These devices lie outside %(unit)s: %(codes)s.") % {"unit": unit.name, "codes": ", ".join(outside)}
+        ]
+    if errors:
+        raise Invalid(_("The group has errors; nothing was saved."), fields=errors)
+
+
+def do_save_group(group: DeviceGroup | None, *, unit, data: GroupData, acting_user) -> DeviceGroup:
+    """Create or change a device group owned by `unit`; its devices may come from any commune below it."""
+    from nguon.broadcast.access import require_group_editor
+
+    if group is not None:
+        unit = group.unit  # the owner of an existing group does not change
+    if acting_user is not None:
+        require_group_editor(acting_user, unit)
+    _check_group(unit, data)
+    name = data.name.strip()
+    with transaction.atomic():
+        others = DeviceGroup.objects.filter(unit=unit).exclude(pk=group.pk if group else None)
+        # casefold in Python: SQLite's case-insensitive match only knows ASCII ("Đồng Nai" vs "đồng nai").
+        if any(other.casefold() == name.casefold() for other in others.values_list("name", flat=True)):
+            raise Conflict(_("This unit already has a group with this name."), code="group_exists",
+                           fields={"name": [_("Already in use.")]})  # fmt: skip
+        created = group is None
+        before = set() if created else set(group.devices.values_list("pk", flat=True))
+        group = group or DeviceGroup(unit=unit)
+        group.name = name
+        group.description = data.description.strip()
+        group.save()
+        after = {d.pk for d in data.devices}
+        group.devices.set(after)
+        by_pk = {d.pk: d.code for d in data.devices}
+        changes = {"name": name, "devices": len(after)}
+        if not created:
+            removed = before - after
+            changes["added"] = sorted(by_pk[pk] for pk in after - before)
+            changes["removed"] = sorted(Device.objects.filter(pk__in=removed).values_list("code", flat=True))
+        record_event("broadcast.group_created" if created else "broadcast.group_updated", actor=acting_user,
+                     obj=group, unit=unit, changes=changes)  # fmt: skip
+        # Only members that came or went can see their programme change, and only if a slot aims at the group.
+        if not created and before != after and group.slots.filter(is_active=True).exists():
+            _recompile_after_commit(before ^ after)
+    return group
 
 
 @dataclass
@@ -211,18 +282,48 @@ def _check_slot(data: SlotData, unit) -> None:
         errors["volume"] = [_("Volume is between 0 and 100.")]
     if data.group is not None and not unit.contains(data.group.unit) and not data.group.unit.contains(unit):
         errors["group"] = [_("This group does not belong to the unit.")]
+    playable = None
     for index, item in enumerate(data.items, start=1):
         kind = item.get("kind")
-        if kind == ItemKind.RELAY and not str(item.get("stream_url", "")).startswith(("http://", "https://")):
-            errors.setdefault("items", []).append(_("Item %(n)d: a stream needs an http(s) URL.") % {"n": index})
+        if kind == ItemKind.RELAY and not _is_stream_url(str(item.get("stream_url", ""))):
+            errors.setdefault("items", []).append(
+                _("Item %(n)d: a stream needs a full http:// or https:// address (at most 200 characters).")
+                % {"n": index}
+            )
         elif kind == ItemKind.BULLETIN and item.get("bulletin") is None:
             errors.setdefault("items", []).append(_("Item %(n)d: choose a bulletin.") % {"n": index})
+        elif kind == ItemKind.BULLETIN:
+            if playable is None:
+                from nguon.broadcast.tt39 import playable_bulletins
+
+                playable = set(playable_bulletins(unit).values_list("pk", flat=True))
+            if item["bulletin"].pk not in playable:
+                # TT 39: a normal bulletin from above enters a commune's programme only when the commune takes it.
+                errors.setdefault("items", []).append(
+                    _("Item %(n)d: “%(title)s” cannot be played here: only published bulletins of the unit, bulletins "
+                      "it took into its programme and priority bulletins sent to it can be.")
+                    % {"n": index, "title": item["bulletin"].title}
+                )  # fmt: skip
         elif kind == ItemKind.MEDIA and item.get("media") is None:
             errors.setdefault("items", []).append(_("Item %(n)d: choose a media file.") % {"n": index})
+        elif kind == ItemKind.MEDIA and item["media"].unit_id and not item["media"].unit.contains(unit):
+            errors.setdefault("items", []).append(
+                _("Item %(n)d: this media file belongs to another unit.") % {"n": index}
+            )
         elif kind not in ItemKind.values:
             errors.setdefault("items", []).append(_("Item %(n)d: unknown kind.") % {"n": index})
     if errors:
         raise Invalid(_("The slot has errors; nothing was saved."), fields=errors)
+
+
+def _is_stream_url(url: str) -> bool:
+    if len(url) > 200:  # SlotItem.stream_url
+        return False
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        return False
+    return True
 
 
 def conflicts_for(slot: Slot) -> list[Slot]:
@@ -258,10 +359,29 @@ def _save_items(slot: Slot, items: list[dict]) -> None:
     )
 
 
+def _with_pushed_items(unit, items: list[dict]) -> list[dict]:
+    """TT 39: live priority bulletins pushed to the unit stay in its slots (the operator only orders them).
+
+    Marks them as pushed, and puts back in front any the items leave out.
+    """
+    from nguon.broadcast.tt39 import pushed_bulletins
+
+    pushed = {b.pk: b for b in pushed_bulletins(unit)}
+
+    def bulletin_id(item):
+        return item["bulletin"].pk if item.get("kind") == ItemKind.BULLETIN and item.get("bulletin") else None
+
+    present = {bulletin_id(item) for item in items}
+    front = [{"kind": ItemKind.BULLETIN, "bulletin": b, "pushed": True} for pk, b in pushed.items()
+             if pk not in present]  # fmt: skip
+    return front + [{**item, "pushed": bulletin_id(item) in pushed} for item in items]
+
+
 def do_save_slot(slot: Slot | None, *, unit, data: SlotData, acting_user, allow_overlap: bool = False) -> Slot:
     """Create or change a slot; refuse it when it overlaps another slot of the same devices (unless allowed)."""
-    require(acting_user, Capability.OPERATE_DEVICES, unit)
+    _require(acting_user, Capability.OPERATE_DEVICES, unit)
     _check_slot(data, unit)
+    data.items = _with_pushed_items(unit, data.items)
     with transaction.atomic():
         before = audience(slot) if slot is not None and slot.pk else set()
         slot = slot or Slot(unit=unit, created_by=acting_user)
@@ -284,9 +404,77 @@ def do_save_slot(slot: Slot | None, *, unit, data: SlotData, acting_user, allow_
 
 
 def do_delete_slot(slot: Slot, *, acting_user) -> None:
-    require(acting_user, Capability.OPERATE_DEVICES, slot.unit)
+    _require(acting_user, Capability.OPERATE_DEVICES, slot.unit)
     with transaction.atomic():
         devices = audience(slot)
         Slot.objects.filter(pk=slot.pk).update(is_active=False)
         record_event("broadcast.slot_removed", actor=acting_user, obj=slot, unit=slot.unit)
         _recompile_after_commit(devices)
+
+
+def do_reorder_slot_items(slot: Slot, order: list[int], *, acting_user) -> Slot:
+    """Put a slot's items in the given order (item ids), e.g. the commune's own priority items before or after
+    the ones TT 39 pushed from above."""
+    _require(acting_user, Capability.OPERATE_DEVICES, slot.unit)
+    with transaction.atomic():
+        # The slot row serialises concurrent reorders and edits; the order must name exactly the current items.
+        # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the join to the group.
+        slot = Slot.objects.select_for_update(of=("self",)).select_related("unit", "group").get(pk=slot.pk)
+        current = list(slot.items.order_by("position", "pk").values_list("pk", flat=True))
+        order = [int(pk) for pk in order]
+        if len(order) != len(set(order)) or set(order) != set(current):
+            raise Conflict(_("The slot's items changed meanwhile: reload the page and order them again."),
+                           code="stale_order")  # fmt: skip
+        if order == current:
+            return slot
+        for position, pk in enumerate(order, start=1):
+            SlotItem.objects.filter(pk=pk, slot=slot).update(position=position)
+        record_event("broadcast.slot_reordered", actor=acting_user, obj=slot, unit=slot.unit,
+                     changes={"order": [current, order]})  # fmt: skip
+        _recompile_after_commit(audience(slot))
+    return slot
+
+
+def template_items(items) -> list[dict]:
+    """A slot's items as a programme template stores them (ids, not objects; pushed items come by themselves)."""
+    stored = []
+    for item in items:
+        if item.pushed:
+            continue
+        if item.kind == ItemKind.BULLETIN and item.bulletin_id:
+            stored.append({"kind": item.kind, "bulletin": item.bulletin_id})
+        elif item.kind == ItemKind.MEDIA and item.media_id:
+            stored.append({"kind": item.kind, "media": item.media_id})
+        elif item.kind == ItemKind.RELAY:
+            stored.append({"kind": item.kind, "stream_url": item.stream_url, "stream_name": item.stream_name})
+    return stored
+
+
+def do_save_programme_template(*, slot: Slot, name: str, acting_user) -> ProgrammeTemplate:
+    """Keep a slot's times and items as a programme template of its unit."""
+    _require(acting_user, Capability.OPERATE_DEVICES, slot.unit)
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise Invalid(_("The template has errors; nothing was saved."),
+                      fields={"name": [_("Enter a name of at most 200 characters.")]})  # fmt: skip
+    with transaction.atomic():
+        # casefold in Python: SQLite's case-insensitive match only knows ASCII ("Buổi sáng" vs "BUỔI SÁNG").
+        names = ProgrammeTemplate.objects.filter(unit=slot.unit).values_list("name", flat=True)
+        if any(other.casefold() == name.casefold() for other in names):
+            raise Conflict(_("This unit already has a template with this name."), code="template_exists",
+                           fields={"name": [_("Already in use.")]})  # fmt: skip
+        template = ProgrammeTemplate.objects.create(
+            unit=slot.unit, name=name, start_time=slot.start_time, end_time=slot.end_time,
+            items=template_items(slot.items.order_by("position")), created_by=acting_user,
+        )  # fmt: skip
+        record_event("broadcast.template_created", actor=acting_user, obj=template, unit=slot.unit,
+                     changes={"name": name, "slot": slot.pk, "items": len(template.items)})  # fmt: skip
+    return template
+
+
+def do_delete_programme_template(template: ProgrammeTemplate, *, acting_user) -> None:
+    _require(acting_user, Capability.OPERATE_DEVICES, template.unit)
+    with transaction.atomic():
+        record_event("broadcast.template_deleted", actor=acting_user, obj=template, unit=template.unit,
+                     changes={"name": template.name})  # fmt: skip
+        template.delete()

@@ -355,3 +355,85 @@ class PushEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class ProgrammeTemplate(models.Model):
+    """A programme a unit reuses ("morning programme 5:30–6:00: national news relay, provincial bulletin, local
+    news"): default times and items, copied into a new slot where the operator adjusts them."""
+
+    unit = models.ForeignKey(
+        "units.Unit", on_delete=models.PROTECT, related_name="programme_templates", verbose_name=_("unit")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    start_time = models.TimeField(_("starts"))
+    end_time = models.TimeField(_("ends"))
+    # Items as a slot holds them: [{"kind", "bulletin": id | "media": id | "stream_url", "stream_name"}], in order.
+    items = models.JSONField(_("items"), default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["unit__path", "start_time", "name"]
+        verbose_name = _("programme template")
+        verbose_name_plural = _("programme templates")
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "name"], name="programme_template_unique_name"),
+            models.CheckConstraint(
+                condition=Q(end_time__gt=models.F("start_time")), name="programme_template_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+
+
+class LiveBroadcastQuerySet(models.QuerySet):
+    def on_air(self, now=None):
+        return self.filter(stopped_at__isnull=True, until__gt=now or timezone.now())
+
+
+class LiveBroadcast(models.Model):
+    """A live broadcast sent to devices through Icecast: who started it, to which devices, and when it stopped.
+
+    One row per broadcast; the start and stop commands are its PushEvent rows.
+    """
+
+    unit = models.ForeignKey(
+        "units.Unit", on_delete=models.PROTECT, related_name="live_broadcasts", verbose_name=_("unit")
+    )
+    mount = models.CharField(_("mount"), max_length=100)
+    title = models.CharField(_("title"), max_length=200)
+    url = models.URLField(_("stream URL"), max_length=500)
+    until = models.DateTimeField(_("until"))
+    devices = models.ManyToManyField(Device, related_name="live_broadcasts", verbose_name=_("devices"))
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("started by")
+    )
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    stopped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("stopped by"),
+    )
+    stopped_at = models.DateTimeField(_("stopped at"), null=True, blank=True)
+    start_event = models.ForeignKey(PushEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    stop_event = models.ForeignKey(PushEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    objects = LiveBroadcastQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("live broadcast")
+        verbose_name_plural = _("live broadcasts")
+        constraints = [
+            models.CheckConstraint(condition=Q(until__gt=models.F("started_at")), name="live_until_after_start")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_on_air(self, now=None) -> bool:
+        return self.stopped_at is None and self.until > (now or timezone.now())

@@ -48,3 +48,26 @@ def _render_finished(sender, render, **kwargs):
             device_ids |= devices_playing_bulletin(bulletin.pk)
     if device_ids:
         recompile(sorted(device_ids))
+
+
+# TT 39: what a published or withdrawn bulletin does to the programmes (see tt39.py). Registered after the
+# recompile receivers above; these recompile the slots they change themselves.
+@receiver(bulletin_published, dispatch_uid="broadcast_tt39_published")
+def _tt39_published(sender, bulletin, **kwargs):
+    from nguon.broadcast import tt39
+
+    tt39.on_published(bulletin)
+
+
+@receiver(bulletin_withdrawn, dispatch_uid="broadcast_tt39_withdrawn")
+def _tt39_withdrawn(sender, bulletin, **kwargs):
+    from nguon.broadcast import tt39
+
+    tt39.on_withdrawn(bulletin)
+
+
+@receiver(render_finished, dispatch_uid="broadcast_tt39_render_finished")
+def _tt39_render_finished(sender, render, **kwargs):
+    from nguon.broadcast import tt39
+
+    tt39.on_render_finished(render)

@@ -44,8 +44,17 @@ try:
     PUBLIC_URL = env_str("NGUON_PUBLIC_URL", "http://127.0.0.1:8000")
     S3_ENDPOINT_URL = env_str("NGUON_S3_ENDPOINT_URL", "")
     _SECRET_KEY_ENV = env_str("NGUON_SECRET_KEY", "")
+    # Live broadcasts: the Icecast server devices listen to (scripts/icecast.sh runs one on port 8001; the
+    # application has 8000). An empty source password means the one the script generated into the data directory.
+    ICECAST_URL = env_str("NGUON_ICECAST_URL", "http://127.0.0.1:8001").rstrip("/")
+    ICECAST_SOURCE_PASSWORD = env_str("NGUON_ICECAST_SOURCE_PASSWORD", "")
+    # How long saving a relay item waits for its stream to answer (0: do not check).
+    STREAM_CHECK_SECONDS = env_int("NGUON_STREAM_CHECK_SECONDS", 3, minimum=0, maximum=30)
 except EnvError as exc:
     raise ImproperlyConfigured(str(exc)) from None
+
+if not ICECAST_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"NGUON_ICECAST_URL={ICECAST_URL!r} must start with http:// or https://")
 
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 (DATA_DIR / "static").mkdir(exist_ok=True)  # WhiteNoise warns when STATIC_ROOT is missing

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from nguon.broadcast.device_api import device_api
 from nguon.config.api import api
 
 urlpatterns = [
@@ -10,7 +11,10 @@ urlpatterns = [
     path("audit/", include("nguon.audit.urls")),
     path("bulletins/", include("nguon.content.urls")),
     path("speech/", include("nguon.speech.urls")),
+    path("schedules/", include("nguon.broadcast.schedule_urls")),
+    path("devices/", include("nguon.broadcast.urls")),
     path("api/", api.urls),
+    path("device/v1/", device_api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -12,7 +12,8 @@ NAVIGATION = [
     (_("Audit log"), "audit:list", Capability.VIEW_AUDIT),
     (_("Bulletins"), "content:list", Capability.VIEW),
     (_("Media library"), "content:media_list", Capability.EDIT_CONTENT),
-    (_("Devices"), None, Capability.VIEW),
+    (_("Devices"), "broadcast:fleet", Capability.VIEW),
+    (_("Schedules"), "schedules:index", Capability.VIEW),
     (_("Alerts"), None, Capability.VIEW),
     (_("Reports"), None, Capability.VIEW),
 ]

@@ -60,7 +60,7 @@ def load_demo() -> list[DemoAccount]:
     """Create what is missing (idempotent) and return the demo accounts."""
     if not Unit.objects.filter(code=PROVINCE).exists():
         do_import_units(load_from_package(PROVINCE))
-    units = {u.code: u for u in Unit.objects.filter(code__in={PROVINCE, COMMUNE, "26041"})}
+    units = {u.code: u for u in Unit.objects.filter(code__in={PROVINCE, COMMUNE, *DEMO_DEVICE_UNITS})}
     with transaction.atomic():
         for code, name, kind in DEMO_ORGANISATIONS:
             if not Organisation.objects.filter(unit=units[code], name=name).exists():
@@ -85,6 +85,8 @@ def load_demo() -> list[DemoAccount]:
                 otp_uri = device.config_url
             accounts.append(DemoAccount(demo.username, demo.role.label, units[demo.unit_code].name, otp_uri))
         _demo_bulletins(units)
+        _demo_devices(units)
+        _demo_slots(units)
     return accounts
 
 
@@ -133,6 +135,59 @@ def _demo_bulletins(units) -> None:
         if publish:
             do_submit_bulletin(bulletin, acting_user=editors[code])
             do_approve_bulletin(bulletin, acting_user=approver, revision_number=1)
+
+
+# (unit, code, name, kind, latitude, longitude): around Biên Hòa, in four wards.
+DEMO_DEVICES = [
+    (COMMUNE, "BH-001", "Cụm loa chợ Biên Hòa", "speaker", 10.9472, 106.8196),
+    (COMMUNE, "BH-002", "Cụm loa công viên Biên Hùng", "speaker", 10.9510, 106.8170),
+    (COMMUNE, "BH-B01", "Bảng tin UBND phường Biên Hòa", "board", 10.9457, 106.8235),
+    ("26041", "TB-001", "Cụm loa khu phố 3 Trấn Biên", "speaker", 10.9608, 106.8402),
+    ("26041", "TB-002", "Cụm loa nhà văn hóa Trấn Biên", "speaker", 10.9655, 106.8461),
+    ("26041", "TB-B01", "Bảng tin quảng trường Trấn Biên", "board", 10.9580, 106.8440),
+    ("26017", "TH-001", "Cụm loa chợ Tam Hiệp", "speaker", 10.9401, 106.8602),
+    ("26020", "LB-001", "Cụm loa khu phố 5 Long Bình", "speaker", 10.9335, 106.8880),
+]
+DEMO_DEVICE_UNITS = sorted({row[0] for row in DEMO_DEVICES} - {PROVINCE, COMMUNE})
+# (name, start, end): every day, for every device of the province.
+DEMO_SLOTS = [("Chương trình phát thanh buổi sáng", "05:30", "06:00"),
+              ("Chương trình phát thanh buổi chiều", "17:00", "17:30")]  # fmt: skip
+
+
+def _demo_devices(units) -> None:
+    from nguon.broadcast.actions import DeviceData, do_create_device
+    from nguon.broadcast.models import Device
+
+    existing = set(Device.objects.filter(code__in=[row[1] for row in DEMO_DEVICES]).values_list("code", flat=True))
+    for code_unit, code, name, kind, latitude, longitude in DEMO_DEVICES:
+        if code in existing or code_unit not in units:
+            continue
+        data = DeviceData(code=code, name=name, kind=kind, latitude=latitude, longitude=longitude, model="NL-4G-200")
+        do_create_device(unit=units[code_unit], data=data, acting_user=None)
+
+
+def _demo_slots(units) -> None:
+    from datetime import time
+
+    from django.utils import timezone
+
+    from nguon.broadcast.actions import SlotData, do_save_slot
+    from nguon.broadcast.models import Slot
+    from nguon.content.models import Bulletin
+
+    province = units[PROVINCE]
+    bulletins = list(Bulletin.objects.live().filter(owner_unit=province).order_by("pk"))
+    for name, start, end in DEMO_SLOTS:
+        if Slot.objects.filter(unit=province, name=name).exists():
+            continue
+        data = SlotData(
+            name=name,
+            start_time=time.fromisoformat(start),
+            end_time=time.fromisoformat(end),
+            start_date=timezone.localdate(),
+            items=[{"kind": "bulletin", "bulletin": bulletin} for bulletin in bulletins],
+        )
+        do_save_slot(None, unit=province, data=data, acting_user=None)
 
 
 def demo_usernames() -> set[str]:

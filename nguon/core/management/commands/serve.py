@@ -33,6 +33,8 @@ class Command(BaseCommand):
                 workers=workers,
                 log_level="info",
                 proxy_headers=False,
+                # Device event streams never end by themselves: past this, shutdown cancels them (devices reconnect).
+                timeout_graceful_shutdown=5,
             )
         finally:
             if worker is not None:

@@ -1,0 +1,362 @@
+"""The device protocol in plain Django: a Ninja API at /device/v1/ (docs at /device/v1/docs).
+
+Under ASGI the gateway (`nguon.broadcast.gateway`) answers the hot paths (manifest, media, events, reports) before
+Django; these views answer them under WSGI, the test server, and whenever the gateway passes a request on.
+Both use the same helpers (protocol, device_auth, events, reports, device_media), so they answer alike.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from ninja import Field, NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from nguon.broadcast import device_media, events, reports
+from nguon.broadcast.actions import do_enrol
+from nguon.broadcast.device_auth import DeviceBearer
+from nguon.broadcast.keys import signer
+from nguon.broadcast.manifest import PROTOCOL, compile_for
+from nguon.broadcast.models import CompiledManifest, Device, PushEvent
+from nguon.broadcast.protocol import (
+    MAX_BATCH_BYTES,
+    SHA256,
+    Unsatisfiable,
+    error_body,
+    error_status,
+    etag_matches,
+    iso_ms,
+    manifest_hashes,
+    manifest_headers,
+    media_headers,
+    now_utc,
+    parse_range,
+    server_time,
+)
+from nguon.core.errors import DomainError
+
+STREAM_POLL_SECONDS = 1.0
+STREAM_KEEPALIVE_SECONDS = 25.0
+# A thread holds each stream here; the device reconnects (with Last-Event-ID) when the server closes it.
+STREAM_MAX_SECONDS = 300.0
+ENROL_PER_MINUTE = 10  # per client address
+
+device_api = NinjaAPI(
+    title="Nguồn device API",
+    version="1",
+    description="Giao thức thiết bị v1 — Device protocol v1 (docs/device-protocol.md).",
+    auth=DeviceBearer(),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    urls_namespace="device",
+)
+enrol_limiter = reports.RateLimiter(ENROL_PER_MINUTE)
+report_limiter = reports.RateLimiter(reports.REPORTS_PER_MINUTE)
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+class HardwareIn(Schema):
+    model: str = Field("", max_length=100)
+    serial: str = Field("", max_length=100)
+    firmware: str = Field("", max_length=100)
+
+
+class EnrolIn(Schema):
+    code: str = Field(..., max_length=40)
+    hardware: HardwareIn | None = None
+
+
+class DeviceOut(Schema):
+    code: str
+    name: str
+    kind: str
+
+
+class EnrolOut(Schema):
+    device: DeviceOut
+    token: str
+    public_key: str
+    protocol: int
+    server_time: str
+
+
+class RejectedOut(Schema):
+    seq: int
+    reason: str
+
+
+class ReportsOut(Schema):
+    stored: int
+    duplicates: int
+    rejected: list[RejectedOut]
+    server_time: str
+
+
+# The batch is parsed by `reports.parse` (shared with the gateway), so it is described here for the docs only.
+_RECORD_SCHEMA = {
+    "type": "object",
+    "required": ["seq", "type"],
+    "properties": {
+        "seq": {"type": "integer", "minimum": 1},
+        "type": {"type": "string", "enum": ["heartbeat", "play", "log", "fault"]},
+        "at": {"type": "string", "format": "date-time"},
+    },
+    "additionalProperties": True,
+}
+_REPORTS_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["records"],
+                "properties": {"records": {"type": "array", "maxItems": reports.MAX_RECORDS, "items": _RECORD_SCHEMA}},
+            }
+        }
+    },
+}
+_BINARY = {
+    "description": "The file (or the requested range)",
+    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
+def _stamp(response: HttpResponse) -> HttpResponse:
+    response["X-Server-Time"] = server_time()
+    return response
+
+
+def _error(code: str, *, retry_after: int | None = None) -> HttpResponse:
+    response = HttpResponse(error_body(code), status=error_status(code), content_type="application/json")
+    if code == "unauthenticated":
+        response["WWW-Authenticate"] = "Bearer"
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return _stamp(response)
+
+
+def _json(data: Any, status: int = 200) -> HttpResponse:
+    return _stamp(HttpResponse(orjson.dumps(data), status=status, content_type="application/json"))
+
+
+@device_api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return _error("unauthenticated")
+
+
+@device_api.exception_handler(ValidationError)
+def _invalid(request, exc):
+    return _error("invalid_request")
+
+
+@device_api.exception_handler(DomainError)
+def _domain_error(request, exc: DomainError):
+    return _error(exc.code if exc.code == "invalid_code" else "invalid_request")
+
+
+@device_api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    return _error("not_found" if exc.status_code == 404 else "invalid_request")
+
+
+def _client(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR") or "?"
+
+
+@device_api.post("/enrol", auth=None, response={200: EnrolOut, 400: ErrorOut, 429: ErrorOut}, tags=["device"])
+def enrol(request, payload: EnrolIn):
+    """Exchange a one-time enrolment code for the device's token and the server's public key."""
+    wait = enrol_limiter.hit(_client(request))
+    if wait:
+        return _error("rate_limited", retry_after=wait)
+    hardware = payload.hardware.model_dump() if payload.hardware else None
+    device, token = do_enrol(payload.code, hardware=hardware)
+    return _json(
+        {
+            "device": {"code": device.code, "name": device.name, "kind": device.kind},
+            "token": token,
+            "public_key": signer().public_key_b64,
+            "protocol": PROTOCOL,
+            "server_time": iso_ms(now_utc()),
+        }
+    )
+
+
+def current_manifest(device: Device) -> tuple[str, int, bytes, str]:
+    """(etag, version, body, signature) of the device's manifest, compiled now if the worker has not yet."""
+    row = CompiledManifest.objects.filter(device_id=device.pk).values_list("etag", "version", "body", "signature")
+    found = row.first()
+    if found is None:
+        compiled, _changed = compile_for(Device.objects.select_related("unit").get(pk=device.pk))
+        found = (compiled.etag, compiled.version, compiled.body, compiled.signature)
+    etag, version, body, signature = found
+    return etag, version, bytes(body), signature
+
+
+@device_api.get(
+    "/manifest",
+    response={200: dict[str, Any], 304: None, 401: ErrorOut},
+    tags=["device"],
+    openapi_extra={
+        "parameters": [{"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"}}]
+    },
+)
+def manifest(request):
+    """The device's signed manifest; `304` when If-None-Match names the current ETag."""
+    etag, version, body, signature = current_manifest(request.auth)
+    if etag_matches(request.headers.get("If-None-Match"), etag):
+        response = HttpResponse(status=304)
+        response["ETag"] = etag
+        return _stamp(response)
+    response = HttpResponse(body, content_type="application/json")
+    for name, value in manifest_headers(etag=etag, version=version, signature=signature):
+        response[name] = value
+    return _stamp(response)
+
+
+def _file_chunks(media: device_media.MediaFile, first: int, length: int, chunk: int = 64 * 1024):
+    with media.open() as handle:
+        handle.seek(first)
+        while length > 0:
+            data = handle.read(min(chunk, length))
+            if not data:
+                return
+            length -= len(data)
+            yield data
+
+
+def _live_events(device_id: int) -> list[events.DeviceEvent]:
+    """Unexpired push events that may name media (one query; the outbox holds few live ones)."""
+    rows = PushEvent.objects.filter(expires_at__gt=now_utc()).exclude(type__in=events.INTERNAL_TYPES)
+    return [e for e in map(events.DeviceEvent.from_row, rows.values(*events.FIELDS)) if e.is_for(device_id)]
+
+
+@device_api.get(
+    "/media/{sha256}",
+    response={200: None, 206: None, 401: ErrorOut, 404: ErrorOut, 416: ErrorOut},
+    tags=["device"],
+    openapi_extra={
+        "parameters": [{"in": "header", "name": "Range", "required": False, "schema": {"type": "string"}}],
+        "responses": {200: _BINARY, 206: _BINARY},
+    },
+)
+def media(request, sha256: str):
+    """A media file by its SHA-256, if this device's manifest (or a live push event) names it; Range supported."""
+    device = request.auth
+    if not SHA256.fullmatch(sha256):
+        return _error("not_found")
+    _etag, _version, body, _signature = current_manifest(device)
+    now = now_utc()
+    permitted = device_media.allowed(
+        sha256, manifest_hashes=manifest_hashes(body), events=_live_events(device.pk), device_id=device.pk, now=now
+    )
+    found = device_media.find(sha256) if permitted else None
+    if found is None:
+        return _error("not_found")
+    if etag_matches(request.headers.get("If-None-Match"), f'"{sha256}"'):
+        response = HttpResponse(status=304)
+        response["ETag"] = f'"{sha256}"'
+        return _stamp(response)
+    try:
+        wanted = parse_range(request.headers.get("Range"), found.size)
+    except Unsatisfiable:
+        response = _error("range_not_satisfiable")
+        response["Content-Range"] = f"bytes */{found.size}"
+        return response
+    first, last = wanted or (0, found.size - 1)
+    length = last - first + 1
+    response = StreamingHttpResponse(_file_chunks(found, first, length), status=206 if wanted else 200)
+    for name, value in media_headers(sha256, found.mime_type):
+        response[name] = value
+    response["Content-Length"] = str(length)
+    if wanted:
+        response["Content-Range"] = f"bytes {first}-{last}/{found.size}"
+    return _stamp(response)
+
+
+def _stream(device: Device, last_id: int):
+    """Poll the outbox and yield this device's event frames until the stream has lasted STREAM_MAX_SECONDS."""
+    yield events.CONNECTED
+    started = last_write = time.monotonic()
+    while time.monotonic() - started < STREAM_MAX_SECONDS:
+        batch = events.after(last_id)
+        now = now_utc()
+        for event in batch:
+            last_id = event.id
+            if event.type == "revoke" and event.is_for(device.pk):
+                return  # the token is revoked: end the stream, the reconnect gets 401
+            if event.internal or not event.is_for(device.pk) or event.expired(now):
+                continue
+            last_write = time.monotonic()
+            yield event.frame(device.code)
+        if batch:
+            continue
+        if time.monotonic() - last_write >= STREAM_KEEPALIVE_SECONDS:
+            last_write = time.monotonic()
+            yield events.KEEPALIVE
+        time.sleep(STREAM_POLL_SECONDS)
+
+
+@device_api.get(
+    "/events",
+    tags=["device"],
+    response={200: None, 401: ErrorOut},
+    openapi_extra={
+        "parameters": [{"in": "header", "name": "Last-Event-ID", "required": False, "schema": {"type": "string"}}],
+        "responses": {200: {"description": "Server-Sent Events", "content": {"text/event-stream": {}}}},
+    },
+)
+def event_stream(request):
+    """Server-Sent Events: signed push events for this device, and a keep-alive comment every 25 s."""
+    # With Last-Event-ID the stream replays what came after it (expired events are skipped). Without, it starts
+    # at the newest event, read now rather than when the stream first runs, so nothing after this answer is missed.
+    last_id = events.parse_last_event_id(request.headers.get("Last-Event-ID"))
+    if last_id is None:
+        last_id = events.latest_id()
+    response = StreamingHttpResponse(_stream(request.auth, last_id), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass events on at once
+    return _stamp(response)
+
+
+@device_api.post(
+    "/reports",
+    response={200: ReportsOut, 400: ErrorOut, 401: ErrorOut, 413: ErrorOut, 429: ErrorOut},
+    tags=["device"],
+    openapi_extra={"requestBody": _REPORTS_BODY},
+)
+def post_reports(request):
+    """A batch of reports; records already stored (same seq) are counted as duplicates, not stored again."""
+    device = request.auth
+    wait = report_limiter.hit(device.pk)
+    if wait:
+        return _error("rate_limited", retry_after=wait)
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BATCH_BYTES:
+        return _error("too_large")
+    try:
+        body = request.body
+        batch = reports.parse(body, device_id=device.pk, now=now_utc())
+    except RequestDataTooBig:
+        return _error("too_large")
+    except reports.BatchError as refusal:
+        return _error(refusal.code)
+    reports.ingest([batch])
+    if batch.device_gone:
+        return _error("unauthenticated")
+    return _json(batch.answer())

@@ -1,0 +1,366 @@
+"""The gateway's ASGI app: routes the four hot device paths, passes everything else to Django."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+
+import orjson
+
+from nguon.broadcast import device_auth, device_media, events, reports
+from nguon.broadcast.gateway import db
+from nguon.broadcast.gateway.caches import Manifests, MediaFiles, Tokens
+from nguon.broadcast.gateway.hub import CLOSE, Hub
+from nguon.broadcast.gateway.intake import Intake, IntakeFailed
+from nguon.broadcast.protocol import (
+    BASE,
+    MAX_BATCH_BYTES,
+    SHA256,
+    Unsatisfiable,
+    bearer_token,
+    error_body,
+    error_status,
+    etag_matches,
+    media_headers,
+    now_utc,
+    parse_range,
+    server_time,
+)
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.2
+KEEPALIVE_SECONDS = 25.0
+BUSY_RETRY_AFTER = 5
+GAP_WAIT_SECONDS = 10.0
+MEDIA_CHUNK = 256 * 1024
+DRAIN_LIMIT = 8 * MAX_BATCH_BYTES  # a declared body beyond this is refused at once, and the connection closed
+_MEDIA_PREFIX = BASE + "/media/"
+_JSON = [(b"content-type", b"application/json")]
+# nginx must pass events on at once, not buffer them.
+_SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
+
+
+def _header(scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _encode(pairs) -> list[tuple[bytes, bytes]]:
+    """(name, value) text pairs as ASGI wants them."""
+    return [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in pairs]
+
+
+def _stamped(status: int, headers: list[tuple[bytes, bytes]], length: int | None) -> dict:
+    """The response start message, with X-Server-Time (and Content-Length unless streaming)."""
+    stamp = [(b"x-server-time", server_time().encode())]
+    if length is not None:
+        stamp.append((b"content-length", str(length).encode()))
+    return {"type": "http.response.start", "status": status, "headers": stamp + headers}
+
+
+async def _respond(send, status: int, body: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await send(_stamped(status, headers or [], len(body)))
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _error(send, code: str, *, retry_after: int | None = None, headers=()) -> None:
+    extra = [("content-type", "application/json"), *headers]
+    if code == "unauthenticated":
+        extra.append(("www-authenticate", "Bearer"))
+    if retry_after is not None:
+        extra.append(("retry-after", retry_after))
+    await _respond(send, error_status(code), error_body(code), _encode(extra))
+
+
+class Gateway:
+    def __init__(self, django_app):
+        self.django = django_app
+        self.tokens = Tokens()
+        self.manifests = Manifests()
+        self.media = MediaFiles()
+        self.hub = Hub()
+        self.intake = Intake()
+        self.report_limiter = reports.RateLimiter(reports.REPORTS_PER_MINUTE)
+        self._ready: asyncio.Future | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._last_id = 0
+        self._gaps: dict[int, float] = {}  # outbox ids skipped over → when first missed (see _poll_once)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            return await self._lifespan(receive, send)
+        handler = self._route(scope) if scope["type"] == "http" else None
+        if handler is None:
+            return await self.django(scope, receive, send)
+        try:
+            await self._start()
+        except Exception:
+            logger.exception("device gateway warm-up failed")
+            return await _error(send, "unavailable", retry_after=BUSY_RETRY_AFTER)
+        return await handler(scope, receive, send)
+
+    def _route(self, scope):
+        path, method = scope["path"], scope["method"]
+        if method == "GET":
+            if path == BASE + "/manifest":
+                return self.manifest
+            if path == BASE + "/events":
+                return self.event_stream
+            if path.startswith(_MEDIA_PREFIX):
+                return self.media_file
+        elif method == "POST" and path == BASE + "/reports":
+            return self.post_reports
+        return None
+
+    # Start-up and shutdown
+
+    async def _lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self._start()
+                except Exception:
+                    # Serve anyway (the back office shows its own errors); the first device request retries.
+                    logger.exception("device gateway warm-up failed; retrying at the first device request")
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self._stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _start(self) -> None:
+        """Warm up once (at lifespan start-up, or at the first device request when the server has no lifespan)."""
+        if self._ready is not None and self._ready.done() and self._ready.exception() is None:
+            return
+        if self._ready is None:
+            self._ready = asyncio.ensure_future(self._warm_up())
+        try:
+            await asyncio.shield(self._ready)
+        except Exception:
+            self._ready = None  # the database was unreachable: the next request tries again
+            raise
+
+    async def _warm_up(self) -> None:
+        def read():
+            last_id = events.latest_id()
+            recent = events.since(now_utc() - events.DEFAULT_TTL)
+            return last_id, recent, device_auth.active_tokens()
+
+        self._last_id, recent, tokens = await db.run(read)
+        for event in recent:
+            if not event.internal:
+                self.hub.remember(event)
+        self.tokens.preload(tokens)
+        self.intake.start()
+        self._tasks = [asyncio.create_task(self._poll_outbox()), asyncio.create_task(self._keepalive())]
+        # Everything loaded so far lives as long as the process: keep it out of the collector's way, or full
+        # collections walk it all and pause every stream (~0.9 s at 10,000 connections).
+        gc.collect()
+        gc.freeze()
+        logger.info("device gateway ready (pid %s, %d tokens, outbox at %d)", os.getpid(), len(tokens), self._last_id)
+
+    async def _stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self.hub.disconnect(None)
+        await self.intake.stop()
+
+    # The outbox
+
+    async def _poll_outbox(self) -> None:
+        while True:
+            try:
+                await self._poll_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("reading the push outbox failed")
+                await asyncio.sleep(1)
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def _poll_once(self) -> None:
+        # Race: on PostgreSQL ids come from a sequence when a row is inserted, not when it commits, so id 41 can
+        # become visible after id 42. An id skipped over is a gap, read again until it shows up or
+        # GAP_WAIT_SECONDS pass (then it belonged to a rolled-back transaction). Still one query per poll.
+        loop_time = asyncio.get_running_loop().time()
+        self._gaps = {i: t for i, t in self._gaps.items() if loop_time - t < GAP_WAIT_SECONDS}
+        floor = min(self._gaps) - 1 if self._gaps else self._last_id
+        found = await db.run(events.after, floor)
+        for event in found:
+            if event.id <= self._last_id and self._gaps.pop(event.id, None) is None:
+                continue  # handled already
+            if event.id > self._last_id:
+                if event.id - self._last_id <= 1000:
+                    self._gaps.update((i, loop_time) for i in range(self._last_id + 1, event.id))
+                self._last_id = event.id
+            await self._dispatch(event)
+
+    async def _dispatch(self, event: events.DeviceEvent) -> None:
+        if event.type == "revoke":
+            self.tokens.revoke(event.device_ids)
+            self.hub.disconnect(event.device_ids)
+            return
+        if event.internal:
+            return
+        if event.type == "manifest":
+            # Reload before telling the devices, so that the fetch each of them makes now finds the new manifest.
+            # This holds back later events for the few milliseconds it takes, which keeps them in order.
+            try:
+                await self.manifests.changed(event.device_ids)
+            except Exception:  # the old entries are gone already: the devices' fetches load the new ones
+                logger.exception("reloading changed manifests failed")
+        if not event.expired(now_utc()):
+            self.hub.publish(event)
+
+    async def _keepalive(self) -> None:
+        while True:
+            await asyncio.sleep(KEEPALIVE_SECONDS)
+            self.hub.keepalive()
+
+    # Handlers
+
+    async def _device(self, scope):
+        token = bearer_token(_header(scope, b"authorization"))
+        return await self.tokens.device(token) if token else None
+
+    async def manifest(self, scope, receive, send) -> None:
+        # The hottest path (every device, every minute when polling): headers are encoded once per manifest.
+        device = await self._device(scope)
+        if device is None:
+            return await _error(send, "unauthenticated")
+        entry = await self.manifests.get(device.id)
+        if entry is None:
+            return await self.django(scope, receive, send)  # not compiled yet: Django compiles it
+        if etag_matches(_header(scope, b"if-none-match"), entry.etag):
+            return await _respond(send, 304, headers=entry.headers_304)
+        await _respond(send, 200, entry.body, entry.headers_200)
+
+    async def media_file(self, scope, receive, send) -> None:
+        device = await self._device(scope)
+        if device is None:
+            return await _error(send, "unauthenticated")
+        sha256 = scope["path"][len(_MEDIA_PREFIX) :]
+        if not SHA256.fullmatch(sha256):
+            return await _error(send, "not_found")
+        entry = await self.manifests.get(device.id)
+        if entry is None:
+            return await self.django(scope, receive, send)
+        now = now_utc()
+        permitted = device_media.allowed(
+            sha256, manifest_hashes=entry.hashes, events=self.hub.recent, device_id=device.id, now=now
+        )
+        found = await self.media.get(sha256) if permitted else None
+        if found is None:
+            return await _error(send, "not_found")
+        path = found.path
+        if path is None:
+            return await self.django(scope, receive, send)  # not on this filesystem (S3): Django streams it
+        if etag_matches(_header(scope, b"if-none-match"), f'"{sha256}"'):
+            return await _respond(send, 304, headers=_encode([("etag", f'"{sha256}"')]))
+        try:
+            wanted = parse_range(_header(scope, b"range"), found.size)
+        except Unsatisfiable:
+            return await _error(send, "range_not_satisfiable", headers=[("content-range", f"bytes */{found.size}")])
+        try:
+            handle = await asyncio.to_thread(open, path, "rb")
+        except OSError:
+            logger.error("media file %s is missing from storage", path)
+            return await _error(send, "not_found")
+        try:
+            await self._send_file(send, handle, found, wanted)
+        finally:
+            handle.close()
+
+    async def _send_file(self, send, handle, found: device_media.MediaFile, wanted) -> None:
+        first, last = wanted or (0, found.size - 1)
+        remaining = last - first + 1
+        headers = media_headers(found.sha256, found.mime_type)
+        if wanted:
+            headers.append(("content-range", f"bytes {first}-{last}/{found.size}"))
+        await send(_stamped(206 if wanted else 200, _encode(headers), remaining))
+        if first:
+            await asyncio.to_thread(handle.seek, first)
+        while remaining > 0:
+            data = await asyncio.to_thread(handle.read, min(MEDIA_CHUNK, remaining))
+            if not data:
+                break  # the file is shorter than recorded; the client sees a short body and retries
+            remaining -= len(data)
+            await send({"type": "http.response.body", "body": data, "more_body": remaining > 0})
+        if remaining > 0:
+            await send({"type": "http.response.body", "body": b""})
+
+    async def event_stream(self, scope, receive, send) -> None:
+        device = await self._device(scope)
+        if device is None:
+            return await _error(send, "unauthenticated")
+        last_id = events.parse_last_event_id(_header(scope, b"last-event-id"))
+        stream = self.hub.open(device, last_id, now_utc())
+        watcher = asyncio.create_task(self._watch_disconnect(receive, stream))
+        try:
+            await send(_stamped(200, _SSE_HEADERS, None))
+            await send({"type": "http.response.body", "body": events.CONNECTED, "more_body": True})
+            while (frame := await stream.queue.get()) is not CLOSE:
+                await send({"type": "http.response.body", "body": frame, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        except OSError:
+            pass  # the client went away mid-write
+        except asyncio.CancelledError:
+            # Shutdown: uvicorn waits for open responses, and streams never end by themselves, so the server is run
+            # with a graceful-shutdown timeout after which it cancels them. End quietly; the device reconnects.
+            pass
+        finally:
+            self.hub.close(stream)
+            watcher.cancel()
+
+    @staticmethod
+    async def _watch_disconnect(receive, stream) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        stream.queue.put_nowait(CLOSE)
+
+    async def post_reports(self, scope, receive, send) -> None:
+        device = await self._device(scope)
+        if device is None:
+            return await _error(send, "unauthenticated")
+        wait = self.report_limiter.hit(device.id)
+        if wait:
+            return await _error(send, "rate_limited", retry_after=wait)
+        if self.intake.busy():
+            return await _error(send, "rate_limited", retry_after=BUSY_RETRY_AFTER)
+        declared = _header(scope, b"content-length")
+        if declared and declared.isdigit() and int(declared) > DRAIN_LIMIT:
+            return await _error(send, "too_large", headers=[("connection", "close")])
+        body, received = bytearray(), 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > DRAIN_LIMIT:
+                return await _error(send, "too_large", headers=[("connection", "close")])
+            if len(body) <= MAX_BATCH_BYTES:
+                body += chunk
+            if not message.get("more_body"):
+                break
+        # Quirk: a too-large batch is read to its end (up to DRAIN_LIMIT) before the 413. Answering while the device
+        # is still sending would reach it as a broken pipe, not as an answer it can act on.
+        if len(body) > MAX_BATCH_BYTES:
+            return await _error(send, "too_large")
+        try:
+            batch = reports.parse(bytes(body), device_id=device.id, now=now_utc())
+        except reports.BatchError as refusal:
+            return await _error(send, refusal.code)
+        try:
+            await self.intake.submit(batch)
+        except IntakeFailed:
+            return await _error(send, "unavailable", retry_after=BUSY_RETRY_AFTER)
+        if batch.device_gone:
+            return await _error(send, "unauthenticated")
+        await _respond(send, 200, orjson.dumps(batch.answer()), _JSON)

@@ -1,0 +1,91 @@
+"""The SSE hub: one asyncio.Queue per open stream, fed by the outbox poller. No thread per connection."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from datetime import datetime
+
+from nguon.broadcast.device_auth import DeviceRef
+from nguon.broadcast.events import KEEPALIVE, DeviceEvent
+
+CLOSE = None  # put in a stream's queue to end it
+MAX_QUEUED = 256  # frames waiting for a stream that does not read: past this the stream is closed
+RECENT = 1024  # events kept for replay to devices reconnecting with Last-Event-ID
+
+
+class Stream:
+    __slots__ = ("device", "queue")
+
+    def __init__(self, device: DeviceRef):
+        self.device = device
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    def put(self, frame: bytes) -> None:
+        # A client that stops reading would grow its queue without end; close it instead (it will reconnect
+        # and replay from Last-Event-ID).
+        if self.queue.qsize() >= MAX_QUEUED:
+            self.queue.put_nowait(CLOSE)
+        else:
+            self.queue.put_nowait(frame)
+
+
+class Hub:
+    def __init__(self):
+        self._streams: dict[int, set[Stream]] = {}
+        self._recent: deque[DeviceEvent] = deque(maxlen=RECENT)
+
+    @property
+    def connected(self) -> int:
+        return sum(len(s) for s in self._streams.values())
+
+    def open(self, device: DeviceRef, last_event_id: int | None, now: datetime) -> Stream:
+        """Register a stream and queue what it missed since `last_event_id`.
+
+        Registering and replaying happen with no await in between, so an event published meanwhile is neither
+        lost nor sent twice.
+        """
+        stream = Stream(device)
+        self._streams.setdefault(device.id, set()).add(stream)
+        if last_event_id is not None:
+            for event in self._recent:
+                if event.id > last_event_id and event.is_for(device.id) and not event.expired(now):
+                    stream.put(event.frame(device.code))
+        return stream
+
+    def close(self, stream: Stream) -> None:
+        streams = self._streams.get(stream.device.id)
+        if streams is not None:
+            streams.discard(stream)
+            if not streams:
+                del self._streams[stream.device.id]
+
+    @property
+    def recent(self) -> deque[DeviceEvent]:
+        return self._recent
+
+    def remember(self, event: DeviceEvent) -> None:
+        self._recent.append(event)
+
+    def publish(self, event: DeviceEvent) -> int:
+        """Queue the event's frame on every stream it is for; return how many."""
+        self.remember(event)
+        if event.device_ids is None:
+            targets = [s for streams in self._streams.values() for s in streams]
+        else:
+            targets = [s for i in event.device_ids for s in self._streams.get(i, ())]
+        for stream in targets:
+            stream.put(event.frame(stream.device.code))
+        return len(targets)
+
+    def disconnect(self, device_ids) -> None:
+        """End the streams of these devices (None: all), e.g. when their tokens are revoked."""
+        ids = list(self._streams) if device_ids is None else device_ids
+        for device_id in ids:
+            for stream in self._streams.get(device_id, ()):
+                stream.queue.put_nowait(CLOSE)
+
+    def keepalive(self) -> None:
+        for streams in self._streams.values():
+            for stream in streams:
+                stream.put(KEEPALIVE)
