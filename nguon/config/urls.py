@@ -13,6 +13,7 @@ urlpatterns = [
     path("speech/", include("nguon.speech.urls")),
     path("schedules/", include("nguon.broadcast.schedule_urls")),
     path("devices/", include("nguon.broadcast.urls")),
+    path("board/", include("nguon.broadcast.board_urls")),
     path("api/", api.urls),
     path("device/v1/", device_api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
