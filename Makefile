@@ -9,11 +9,11 @@ PORT ?= 8000
 
 .PHONY: run test lint format bench worker setup system-run system-test messages migrate demo clean
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock agent/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.lock
-	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip install -q --no-deps -e . -e ./agent
 	touch $(STAMP)
 
 setup: $(STAMP) messages

@@ -1,0 +1,3 @@
+from nguon_agent.cli import main
+
+raise SystemExit(main())

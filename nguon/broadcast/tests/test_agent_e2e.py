@@ -1,0 +1,101 @@
+"""End to end: the reference agent (agent/, `python -m nguon_agent run`) against the real server under uvicorn.
+
+The server is test_gateway's uvicorn process on 127.0.0.1; the agent is a second process with its own state
+directory. The agent's clock is started a few seconds before a one-minute slot and runs 3x real time, so the slot
+plays within seconds while every record it reports stays inside the server's 5-minute future slack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from datetime import UTC, time, timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from nguon.broadcast import actions
+from nguon.broadcast.actions import SlotData
+from nguon.broadcast.models import DeviceLog, Heartbeat, PlayRecord
+from nguon.broadcast.tests.device_helpers import enrolment_code, make_device, make_image, save_slot
+from nguon.broadcast.tests.test_gateway import server, until  # noqa: F401 - `server` is the uvicorn fixture
+
+AGENT_DIR = Path(__file__).resolve().parents[3] / "agent"
+EXIT_REBOOT = 75
+
+
+def _iso(moment) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _agent(server_url: str, state: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(AGENT_DIR), os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-m", "nguon_agent", "--log-level", "INFO", "run", "--server", server_url]
+    command += ["--state", str(state), "--no-fsync", "--on-reboot", "exit", *args]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _stop(proc: subprocess.Popen) -> str:
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        out, _ = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate(timeout=10)
+    return out.decode(errors="replace")
+
+
+@pytest.mark.skipif(not (AGENT_DIR / "nguon_agent").is_dir(), reason="agent/ is not in this checkout")
+def test_agent_enrols_plays_its_slot_reports_and_obeys_a_signed_command(server, cast, transactional_db, tmp_path):  # noqa: F811
+    device = make_device(cast, "E2E-001")
+    code = enrolment_code(cast, device)
+    image = make_image(cast, seed=31)
+    now = timezone.localtime()
+    start = (now + timedelta(minutes=2)).replace(second=0, microsecond=0)
+    if start.date() != now.date() or start.time() >= time(23, 58):
+        pytest.skip("too close to local midnight for a one-minute slot today")
+    slot = save_slot(
+        cast,
+        SlotData(
+            name="Thử đầu cuối",
+            start_time=start.time(),
+            end_time=(start + timedelta(minutes=1)).time(),
+            start_date=start.date(),
+            items=[{"kind": "media", "media": image}],
+        ),
+    )
+    state = tmp_path / "agent"
+    start_at = _iso(start - timedelta(seconds=5))
+    proc = _agent(server.base_url, state, "--code", code, "--start-at", start_at, "--time-scale", "3")
+    output = ""
+    try:
+        assert until(lambda: Heartbeat.objects.filter(device=device).exists(), 30), "no heartbeat reached the server"
+        assert until(lambda: (state / "media" / image.sha256).exists(), 30), "the slot's file was not downloaded"
+        played = until(
+            lambda: PlayRecord.objects.filter(device=device, occurrence__startswith=f"{slot.pk}@").first(), 60
+        )
+        assert played, "the slot was not played and reported"
+        assert (played.item, played.result, played.slot_id) == (image.sha256, "played", slot.pk)
+        assert played.ended_at - played.started_at >= timedelta(seconds=50)  # shown until the slot's end
+
+        actions.do_push_command([device], type="reboot", body={}, acting_user=cast.approver, unit=cast.commune)
+        assert until(lambda: DeviceLog.objects.filter(device=device, message="reboot").exists(), 30)
+        assert until(lambda: proc.poll() is not None, 30), "the agent did not restart on the reboot command"
+        assert proc.returncode == EXIT_REBOOT
+    finally:
+        output = _stop(proc)
+        print(output)  # shown when the test fails
+    credentials = state / "credentials.json"
+    assert stat.S_IMODE(credentials.stat().st_mode) == 0o600, output
+    saved = json.loads(credentials.read_text())
+    assert saved["device"]["code"] == "E2E-001"
+    assert not DeviceLog.objects.filter(device=device, message__in=["manifest_bad_signature", "media_bad_hash"])
+    beat = Heartbeat.objects.filter(device=device).order_by("seq").first()
+    assert beat.clock_skew_ms is not None and beat.clock_skew_ms > 30_000  # its clock was started ahead
+    device.refresh_from_db()
+    assert device.report_seq >= 3
