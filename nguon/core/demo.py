@@ -190,5 +190,29 @@ def _demo_slots(units) -> None:
         do_save_slot(None, unit=province, data=data, acting_user=None)
 
 
+def demo_device_tokens(path) -> int:
+    """Give each demo device a token and write them for `nguon serve --with-devices` (simulated receivers).
+
+    Simulated devices stand in for real loudspeakers in the demo; a real device enrols with a one-time code.
+    """
+    import json
+    import secrets
+
+    from nguon.broadcast.actions import token_hash
+    from nguon.broadcast.keys import signer
+    from nguon.broadcast.models import Device, DeviceToken
+
+    if path.exists():
+        return sum(1 for _ in path.open())
+    lines = []
+    for device in Device.objects.filter(code__in=[row[1] for row in DEMO_DEVICES], is_active=True):
+        token = "nd1_" + secrets.token_urlsafe(32)
+        DeviceToken.objects.create(device=device, token_hash=token_hash(token))
+        lines.append(json.dumps({"token": token, "public_key": signer().public_key_b64, "device": device.code}))
+    path.touch(mode=0o600)
+    path.write_text("\n".join(lines) + "\n")
+    return len(lines)
+
+
 def demo_usernames() -> set[str]:
     return {d.username for d in DEMO_USERS}

@@ -1,8 +1,9 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
 from nguon.audit.context import Origin, origin
-from nguon.core.demo import DEMO_PASSWORD, load_demo
+from nguon.core.demo import DEMO_PASSWORD, demo_device_tokens, load_demo
 
 
 class Command(BaseCommand):
@@ -23,3 +24,7 @@ class Command(BaseCommand):
         for account in accounts:
             if account.otp_uri:
                 self.stdout.write(f"  {account.username}: {account.otp_uri}")
+        count = demo_device_tokens(settings.DATA_DIR / "demo-device-tokens.jsonl")
+        self.stdout.write(
+            _("%(n)d demo devices: `nguon serve --with-devices` runs them as simulated receivers.") % {"n": count}
+        )

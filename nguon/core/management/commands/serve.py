@@ -15,8 +15,13 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=1, help="ASGI worker processes")
         parser.add_argument("--with-worker", action="store_true", help="start `nguon worker` beside the server")
+        parser.add_argument(
+            "--with-devices",
+            action="store_true",
+            help="run the demo devices as simulated receivers (nguon-agent simulate; see `nguon demo`)",
+        )
 
-    def handle(self, *args, host, port, workers, with_worker, **options):
+    def handle(self, *args, host, port, workers, with_worker, with_devices, **options):
         import uvicorn
 
         for message in checks.run_checks(include_deployment_checks=True, tags=["nguon"]):
@@ -24,6 +29,25 @@ class Command(BaseCommand):
         worker = None
         if with_worker:
             worker = subprocess.Popen([sys.executable, "-m", "nguon", "worker"], env=os.environ.copy())
+        devices = None
+        tokens = settings.DATA_DIR / "demo-device-tokens.jsonl"
+        if with_devices and tokens.exists():
+            count = sum(1 for line in tokens.open() if line.strip())
+            devices = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "nguon_agent",
+                    "simulate",
+                    "--server",
+                    f"http://{host}:{port}",
+                    "--devices",
+                    str(count),
+                    "--tokens",
+                    str(tokens),
+                ],  # fmt: skip
+                env=os.environ.copy(),
+            )
         self.stdout.write(f"Nguồn: http://{host}:{port}/  (data: {settings.DATA_DIR})")
         try:
             uvicorn.run(
@@ -37,6 +61,7 @@ class Command(BaseCommand):
                 timeout_graceful_shutdown=5,
             )
         finally:
-            if worker is not None:
-                worker.terminate()
-                worker.wait(timeout=10)
+            for child in (worker, devices):
+                if child is not None:
+                    child.terminate()
+                    child.wait(timeout=10)
