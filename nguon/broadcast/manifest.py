@@ -51,9 +51,14 @@ def _bulletin_items(bulletin, device: Device) -> list[dict]:
              "duration": asset.duration}]  # fmt: skip
 
 
-def _item(item, device: Device) -> list[dict]:
+def _item(item, device: Device, memo: dict) -> list[dict]:
     if item.kind == ItemKind.BULLETIN and item.bulletin_id:
-        return [{**entry, "pushed": item.pushed} for entry in _bulletin_items(item.bulletin, device)]
+        # The same bulletin looks the same on every device of a kind: work it out (normalise, find its audio)
+        # once per compile run, not once per device.
+        key = ("bulletin", item.bulletin_id, device.kind)
+        if key not in memo:
+            memo[key] = _bulletin_items(item.bulletin, device)
+        return [{**entry, "pushed": item.pushed} for entry in memo[key]]
     if item.kind == ItemKind.MEDIA and item.media_id:
         m = item.media
         return [{"kind": m.kind if m.kind != "audio" else "audio", "title": m.title or m.original_name,
@@ -63,17 +68,22 @@ def _item(item, device: Device) -> list[dict]:
     return []
 
 
-def build(device: Device, now: datetime | None = None) -> dict:
+def build(device: Device, now: datetime | None = None, memo: dict | None = None) -> dict:
     """The manifest document of one device (not yet signed)."""
     now = now or timezone.now()
     zone = local_zone()
     first_day = now.astimezone(zone).date()
     valid_from = datetime.combine(first_day, time.min, tzinfo=zone)
-    slots = Slot.objects.active().filter(unit__code__in=device.unit.path.strip("/").split("/"))
-    slots = slots.select_related("unit").prefetch_related("items__bulletin__published_revision", "items__media")
+    memo = {} if memo is None else memo
+    slots_key = ("slots", device.unit.path)
+    if slots_key not in memo:
+        slots = Slot.objects.active().filter(unit__code__in=device.unit.path.strip("/").split("/"))
+        slots = slots.select_related("unit").prefetch_related("items__bulletin__published_revision", "items__media")
+        memo[slots_key] = list(slots)
+    slots = memo[slots_key]
     entries = []
     for slot in slots_for_device(device, list(slots)):
-        items = [entry for item in slot.items.all() for entry in _item(item, device)]
+        items = [entry for item in slot.items.all() for entry in _item(item, device, memo)]
         for occ in occurrences(slot, first_day, MANIFEST_DAYS):
             if occ.end <= now:
                 continue
@@ -96,9 +106,9 @@ def build(device: Device, now: datetime | None = None) -> dict:
     }
 
 
-def compile_for(device: Device, now: datetime | None = None) -> tuple[CompiledManifest, bool]:
+def compile_for(device: Device, now: datetime | None = None, memo: dict | None = None) -> tuple[CompiledManifest, bool]:
     """Rebuild and sign the manifest; store it (new version) only when its content changed."""
-    document = build(device, now)
+    document = build(device, now, memo)
     content_hash = hashlib.sha256(canonical(document)).hexdigest()
     with transaction.atomic():
         current = CompiledManifest.objects.select_for_update().filter(device=device).first()
@@ -121,9 +131,10 @@ def compile_for(device: Device, now: datetime | None = None) -> tuple[CompiledMa
 def compile_devices(device_ids, now: datetime | None = None) -> list[int]:
     """Recompile the given devices; tell the connected ones whose manifest changed (one push event)."""
     changed = []
+    memo: dict = {}  # shared work of this run (slots per unit, bulletin items); never outlives it
     devices = Device.objects.filter(pk__in=list(device_ids), is_active=True).select_related("unit")
     for device in devices.prefetch_related("groups"):
-        manifest, was_changed = compile_for(device, now)
+        manifest, was_changed = compile_for(device, now, memo)
         if was_changed:
             changed.append(device.pk)
     if changed:
