@@ -1,0 +1,240 @@
+"""Load clients of the device benchmark: many SSE devices in one asyncio process, and report senders."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+
+import aiohttp
+
+from bench.devices.servers import PYTHON, ROOT
+
+CONNECT_PARALLEL = 256  # connection attempts in flight at once (the server's backlog is finite)
+CONNECT_TRIES = 3
+DEADLINE = 60.0  # seconds after the push for an event (and the new manifest) to arrive
+
+
+def _percentiles(values: list[float]) -> dict:
+    if not values:
+        return {"p50_s": None, "p99_s": None, "max_s": None}
+    ordered = sorted(values)
+    return {
+        "p50_s": round(statistics.median(ordered), 4),
+        "p99_s": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 4),
+        "max_s": round(ordered[-1], 4),
+    }
+
+
+class _Device:
+    __slots__ = ("etag", "events", "fetch_error", "manifest_at", "token")
+
+    def __init__(self, token: str, etag: str):
+        self.token, self.etag = token, etag
+        self.events: list[float] = []  # arrival time of each "manifest" event
+        self.manifest_at = None
+        self.fetch_error = None
+
+
+async def _stream(session, base, device, connected, errors, fetching, sem):
+    """Hold one event stream and note each "manifest" event; once `fetching` is set, the next one makes the device
+    close the stream and fetch the manifest until it is the new one."""
+    headers = {"Authorization": f"Bearer {device.token}", "Accept": "text/event-stream"}
+    response = None
+    for attempt in range(CONNECT_TRIES):
+        async with sem:
+            try:
+                response = await session.get(base + "/device/v1/events", headers=headers, timeout=None)
+                if response.status != 200:
+                    errors[f"status {response.status}"] = errors.get(f"status {response.status}", 0) + 1
+                    response.release()
+                    response = None
+                elif await asyncio.wait_for(response.content.readline(), 30) == b"":
+                    response = None
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                response = None
+        if response is not None:
+            break
+        await asyncio.sleep(0.5 * (attempt + 1))
+    if response is None:
+        return
+    connected.append(time.monotonic())
+    try:
+        event = None
+        while True:
+            line = await response.content.readline()
+            if not line:
+                errors["stream_closed"] = errors.get("stream_closed", 0) + 1
+                return
+            if line.startswith(b"event:"):
+                event = line[6:].strip()
+            elif line == b"\n":  # the end of an event (or of a keep-alive comment)
+                if event == b"manifest":
+                    device.events.append(time.time())
+                    if fetching.is_set():
+                        break
+                event = None
+    finally:
+        response.close()
+    # Closed before the fetch: the hard open-file limit here (20,000 a process, not raisable) cannot hold
+    # 10,000 streams plus 10,000 fetch connections in one client process.
+    await _fetch_new(session, base, device)
+
+
+async def _fetch_new(session, base, device):
+    headers = {"Authorization": f"Bearer {device.token}", "If-None-Match": device.etag}
+    for _ in range(3):
+        try:
+            async with session.get(base + "/device/v1/manifest", headers=headers, timeout=30) as response:
+                body = await response.read()
+                if response.status == 200 and response.headers.get("ETag") != device.etag:
+                    version = int(response.headers["X-Nguon-Manifest-Version"])
+                    if version == json.loads(body)["version"]:
+                        device.manifest_at = time.time()
+                        return
+                device.fetch_error = f"status {response.status}"
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            device.fetch_error = type(exc).__name__
+        await asyncio.sleep(0.2)
+
+
+async def _trigger(env, *args) -> dict:
+    """Run a `bench.devices.setup` command that writes a push event; return its JSON (with `pushed_at`)."""
+    trigger = await asyncio.create_subprocess_exec(
+        PYTHON, "-m", "bench.devices.setup", *args,
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(trigger.communicate(), 600)
+    if trigger.returncode:
+        raise RuntimeError(f"setup {args[0]} failed: {err.decode()[-2000:]}")
+    return json.loads(out)
+
+
+def _arrivals(devices, index: int, pushed_at: float) -> dict:
+    times = [d.events[index] - pushed_at for d in devices if len(d.events) > index]
+    times = [t for t in times if t <= DEADLINE]
+    return {**_percentiles(times), "received": len(times), "missing": len(devices) - len(times)}
+
+
+async def _push(base, tokens, etags, env, change_args, status_of):
+    devices = [_Device(t, e) for t, e in zip(tokens, etags, strict=True)]
+    connected: list[float] = []
+    errors: dict[str, int] = {}
+    fetching = asyncio.Event()
+    sem = asyncio.Semaphore(CONNECT_PARALLEL)
+    result: dict = {"devices": len(devices)}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        started = time.monotonic()
+        tasks = [asyncio.create_task(_stream(session, base, d, connected, errors, fetching, sem)) for d in devices]
+        # Wait until every stream is open, or its attempts have failed (bounded).
+        connect_deadline = started + 120
+        while time.monotonic() < connect_deadline:
+            if len(connected) + sum(1 for t in tasks if t.done()) >= len(devices):
+                break
+            await asyncio.sleep(0.05)
+        result["connected"] = len(connected)
+        result["connect_s"] = round((max(connected) if connected else time.monotonic()) - started, 3)
+        result["connect_errors"] = dict(errors)
+        await asyncio.sleep(1)
+        result["server_connected"] = status_of()
+        # Round 1, fan-out alone: a "manifest" event, nothing changed, the devices only note its arrival.
+        pushed_at = (await _trigger(env, "event", str(len(devices))))["pushed_at"]
+        while time.time() < pushed_at + DEADLINE and sum(1 for d in devices if d.events) < len(connected):
+            await asyncio.sleep(0.05)
+        result["fanout_event"] = _arrivals(devices, 0, pushed_at)
+        # Round 2, a schedule change: slot renamed, devices recompiled (which writes the push event); each device
+        # then fetches the manifest until it is the new one.
+        fetching.set()
+        change = await _trigger(env, "change", *change_args)
+        pushed_at = change["pushed_at"]
+        result["change"] = {"recompile_s": round(change["compile_s"], 2), "recompiled": change["changed"]}
+        while time.time() < pushed_at + DEADLINE and not all(t.done() for t in tasks):
+            await asyncio.sleep(0.1)
+        result["server_after_push"] = status_of()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    result["change"]["event"] = _arrivals(devices, 1, pushed_at)
+    held = [d.manifest_at - pushed_at for d in devices if d.manifest_at and d.manifest_at <= pushed_at + DEADLINE]
+    result["change"]["new_manifest"] = {**_percentiles(held), "held": len(held), "missing": len(devices) - len(held)}
+    fetch_errors: dict[str, int] = {}
+    for d in devices:
+        if d.fetch_error and not d.manifest_at:
+            fetch_errors[d.fetch_error] = fetch_errors.get(d.fetch_error, 0) + 1
+    result["change"]["fetch_errors"] = fetch_errors
+    result["stream_errors_total"] = dict(errors)
+    return result
+
+
+def push(base, tokens, etags, trigger_env, change_args, status_of) -> dict:
+    return asyncio.run(_push(base, tokens, etags, trigger_env, change_args, status_of))
+
+
+def _heartbeats(first_seq: int, count: int, at: str) -> bytes:
+    records = [
+        {"seq": s, "type": "heartbeat", "at": at, "volume": 80, "signal": -71, "temperature": 41.5}
+        for s in range(first_seq, first_seq + count)
+    ]
+    return json.dumps({"records": records}).encode()
+
+
+async def _send(session, url, token, body, totals):
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    for _ in range(10):
+        try:
+            async with session.post(url, data=body, headers=headers, timeout=120) as response:
+                if response.status == 200:
+                    answer = await response.json()
+                    totals["stored"] += answer["stored"]
+                    totals["duplicates"] += answer["duplicates"]
+                    totals["rejected"] += len(answer["rejected"])
+                    return
+                totals[f"status_{response.status}"] = totals.get(f"status_{response.status}", 0) + 1
+                await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            totals[type(exc).__name__] = totals.get(type(exc).__name__, 0) + 1
+            await asyncio.sleep(1)
+    totals["given_up"] = totals.get("given_up", 0) + 1
+
+
+async def _reports(base, tokens, batches, per_batch):
+    url = base + "/device/v1/reports"
+    totals = {"stored": 0, "duplicates": 0, "rejected": 0}
+    at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    async def device(token):
+        for b in range(batches):
+            await _send(session, url, token, _heartbeats(1 + b * per_batch, per_batch, at), totals)
+
+    async def resend(token):  # the first batch again, as after a lost answer: counted once
+        await _send(session, url, token, _heartbeats(1, per_batch, at), totals)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        started = time.perf_counter()
+        await asyncio.wait_for(asyncio.gather(*(device(t) for t in tokens)), 400)
+        elapsed = time.perf_counter() - started
+        first = dict(totals)
+        await asyncio.wait_for(asyncio.gather(*(resend(t) for t in tokens)), 200)
+    sent = len(tokens) * batches * per_batch
+    return {
+        "devices": len(tokens),
+        "records_sent": sent,
+        "batch_records": per_batch,
+        "elapsed_s": round(elapsed, 2),
+        "records_per_s": round(first["stored"] / elapsed) if elapsed else None,
+        "answers": first,
+        "resent_records": len(tokens) * per_batch,
+        "resend_answers": {k: v - first.get(k, 0) for k, v in totals.items()},
+    }
+
+
+def reports(base, tokens, batches, per_batch) -> dict:
+    return asyncio.run(_reports(base, tokens, batches, per_batch))
+
+
+if __name__ == "__main__":
+    sys.exit("use bench.devices_bench")

@@ -1,0 +1,183 @@
+"""Device gateway (nguon/broadcast/gateway/) under load, each figure beside its reference from the same run.
+
+1. Manifest `304 Not Modified` throughput: wrk, 64 connections, 10 s, `If-None-Match` with the device's ETag,
+   against the gateway (uvicorn, uvloop, httptools, one process) and against nginx (one worker) serving the same
+   manifest bytes as a static file with its own ETag. Target (ARCHITECTURE.md): within 3× of nginx.
+2. Push propagation: N event streams (1,000 and 10,000) held by one asyncio client process. Once all are
+   connected (connect time reported), two rounds, timed from the push event's insertion: `fanout_event`, a bare
+   "manifest" event for all N (nothing changed; devices only note its arrival: the gateway's fan-out alone);
+   then `change`, a schedule change (slot renamed, `compile_devices` over the N devices, which writes the push
+   event), where each device, on the event, fetches the manifest (`If-None-Match` with the old ETag → 200, new
+   version): time until the event arrives and until it holds the new manifest. p50/p99/max and how many missed
+   a 60 s deadline, server RSS and threads. The client shares the 2 cores with the server, so under the fetch
+   herd of round 2 its own event loop delays what it notes. Each client closes its stream once the event is
+   in, then fetches: the hard open-file limit on this machine (20,000 a process, not raisable even as root) does
+   not fit 10,000 streams plus 10,000 fetch connections in one process. Targets: p99 ≤ 1.0 s, max ≤ 1.5 s at 10,000,
+   none lost, ≤ 350 MB, no thread per connection. (No Mosquitto reference here: paho-mqtt is not installed; the
+   alerts benchmark owns that comparison.)
+3. Report intake: 200 devices at once POST batches of 500 heartbeats, on SQLite and on PostgreSQL (a fresh
+   database on 127.0.0.1:5432, dropped afterwards); records stored per second, checked against the rows in the
+   table, then every device re-sends its first batch, which must come back as duplicates and store nothing.
+
+Everything runs against a fresh temporary NGUON_DATA_DIR. `NGUON_BENCH_QUICK=1` runs a small version (N = 200,
+shorter wrk). `python -m bench devices` prints the result as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.devices import clients
+from bench.devices.servers import (
+    PYTHON,
+    ROOT,
+    django_env,
+    proc_status,
+    raise_nofile,
+    setup,
+    start_gateway,
+    start_nginx,
+    wrk,
+)
+from bench.devices.setup import token
+
+QUICK = os.environ.get("NGUON_BENCH_QUICK") == "1"
+PUSH_SIZES = [200] if QUICK else [1000, 10000]
+WRK_SECONDS = 3 if QUICK else 10
+REPORT_DEVICES = 50 if QUICK else 200
+REPORT_BATCHES = 2  # per device, 500 records each: 200 × 2 × 500 = 200,000 records
+PER_BATCH = 500
+PG = "postgres://postgres@127.0.0.1:5432/"
+
+
+def _log(message: str) -> None:
+    sys.stderr.write(f"  devices: {message}\n")
+
+
+def _manifest_304(base: str, work: Path, etag: str) -> dict:
+    import urllib.request
+
+    request = urllib.request.Request(base + "/device/v1/manifest", headers={"Authorization": f"Bearer {token(0)}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = response.read()
+    nginx, port, nginx_etag = start_nginx(work / "nginx", body)
+    try:
+        gateway = wrk(
+            base + "/device/v1/manifest",
+            {"Authorization": f"Bearer {token(0)}", "If-None-Match": etag},
+            seconds=WRK_SECONDS,
+        )
+        reference = wrk(
+            f"http://127.0.0.1:{port}/device/v1/manifest", {"If-None-Match": nginx_etag}, seconds=WRK_SECONDS
+        )
+    finally:
+        nginx.stop()
+    ratio = reference["req_per_s"] / gateway["req_per_s"] if gateway["req_per_s"] and reference["req_per_s"] else None
+    return {
+        "wrk": f"-t2 -c64 -d{WRK_SECONDS}s",
+        "gateway": gateway,
+        "nginx_1_worker": reference,
+        "nginx_over_gateway": round(ratio, 2) if ratio else None,
+        "target": "nginx_over_gateway ≤ 3",
+    }
+
+
+def _reports(env: dict, base: str) -> dict:
+    tokens = [token(i) for i in range(REPORT_DEVICES)]
+    result = clients.reports(base, tokens, REPORT_BATCHES, PER_BATCH)
+    rows = json.loads(setup(env, "count"))["Heartbeat"]
+    result["heartbeat_rows"] = rows
+    result["nothing_lost_or_doubled"] = rows == result["records_sent"] == result["answers"]["stored"] and (
+        result["resend_answers"].get("duplicates") == result["resent_records"]
+        and result["resend_answers"].get("stored") == 0
+    )
+    return result
+
+
+def _postgres(work: Path) -> dict:
+    name = f"nguon_bench_{os.getpid()}"
+    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c"]
+    subprocess.run([*psql, f"CREATE DATABASE {name}"], check=True, capture_output=True, timeout=60)
+    try:
+        data = work / "pg"
+        env = django_env(data, PG + name)
+        setup(env, "populate", str(REPORT_DEVICES))
+        setup(env, "compile", "0", "1")
+        server, port = start_gateway(env, work / "pg-server.log", token(0))
+        try:
+            result = _reports(env, f"http://127.0.0.1:{port}")
+            result["server"] = proc_status(server.pid)
+        finally:
+            server.stop()
+        return result
+    finally:
+        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], capture_output=True, timeout=60)
+
+
+def run() -> dict:
+    client_nofile = raise_nofile()
+    work = Path(tempfile.mkdtemp(prefix="nguon-devices-bench-"))
+    result: dict = {"quick": QUICK, "client_nofile": client_nofile}
+    server = None
+    try:
+        n = max(PUSH_SIZES)
+        env = django_env(work / "data")
+        _log(f"populating {n} devices…")
+        started = time.perf_counter()
+        setup(env, "populate", str(n), timeout=300)
+        # The first compile of every manifest, in two processes side by side (nothing else runs yet).
+        shares = [subprocess.Popen([PYTHON, "-m", "bench.devices.setup", "compile", str(i), "2"], cwd=ROOT, env=env)
+                  for i in range(2)]  # fmt: skip
+        try:
+            if any(p.wait(600) for p in shares):
+                raise RuntimeError("compiling the manifests failed")
+        finally:
+            for p in shares:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait(5)
+        etags = json.loads(setup(env, "etags"))
+        result["setup"] = {"devices": n, "populate_and_compile_s": round(time.perf_counter() - started, 1)}
+        server, port = start_gateway(env, work / "server.log", token(0))
+        base = f"http://127.0.0.1:{port}"
+        result["server_idle"] = proc_status(server.pid)
+        _log("manifest 304 throughput…")
+        result["manifest_304"] = _manifest_304(base, work, etags[0])
+        result["push"] = {}
+        version = 1
+        for size in PUSH_SIZES:
+            version += 1
+            _log(f"push to {size} streams…")
+            tokens = [token(i) for i in range(size)]
+            pushed = clients.push(
+                base, tokens, etags[:size], env, [f"Bench v{version}", str(size)], lambda: proc_status(server.pid)
+            )
+            result["push"][str(size)] = pushed
+            if server.proc.poll() is not None:
+                raise RuntimeError(f"the gateway died: {server.tail()}")
+            # Devices that got the change now hold a new ETag: refresh the known ones for the next round.
+            etags = json.loads(setup(env, "etags"))
+        result["push_targets"] = "10000: event p99 ≤ 1.0 s, max ≤ 1.5 s, none missing, RSS ≤ 350 MB, threads ≪ N"
+        _log("report intake, SQLite…")
+        result["reports_sqlite"] = _reports(env, base)
+        result["server_end"] = proc_status(server.pid)
+        server.stop()
+        server = None
+        _log("report intake, PostgreSQL…")
+        try:
+            result["reports_postgresql"] = _postgres(work)
+        except (subprocess.SubprocessError, RuntimeError, OSError) as exc:
+            result["reports_postgresql"] = {"error": str(exc)[-2000:]}
+        return result
+    finally:
+        if server is not None:
+            result["server_log_tail"] = server.tail(1500)
+            server.stop()
+        shutil.rmtree(work, ignore_errors=True)
