@@ -22,7 +22,7 @@ from nguon.broadcast import actions
 from nguon.broadcast.actions import SlotData
 from nguon.broadcast.models import DeviceLog, Heartbeat, PlayRecord
 from nguon.broadcast.tests.device_helpers import enrolment_code, make_device, make_image, save_slot
-from nguon.broadcast.tests.test_gateway import server, until  # noqa: F401 - `server` is the uvicorn fixture
+from nguon.broadcast.tests.test_gateway import Server, server, until  # noqa: F401 - `server` is the uvicorn fixture
 
 AGENT_DIR = Path(__file__).resolve().parents[3] / "agent"
 EXIT_REBOOT = 75
@@ -99,3 +99,70 @@ def test_agent_enrols_plays_its_slot_reports_and_obeys_a_signed_command(server, 
     assert beat.clock_skew_ms is not None and beat.clock_skew_ms > 30_000  # its clock was started ahead
     device.refresh_from_db()
     assert device.report_seq >= 3
+
+
+def _journal(state: Path) -> list[dict]:
+    path = state / "journal" / "journal.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.skipif(not (AGENT_DIR / "nguon_agent").is_dir(), reason="agent/ is not in this checkout")
+def test_agent_plays_through_a_server_outage_and_delivers_its_reports_once(
+    cast, transactional_db, django_db_blocker, tmp_path
+):
+    device = make_device(cast, "E2E-002")
+    code = enrolment_code(cast, device)
+    image = make_image(cast, seed=37)
+    now = timezone.localtime()
+    start = (now + timedelta(minutes=2)).replace(second=0, microsecond=0)
+    if start.date() != now.date() or start.time() >= time(23, 58):
+        pytest.skip("too close to local midnight for a one-minute slot today")
+    slot = save_slot(
+        cast,
+        SlotData(
+            name="Thử mất kết nối",
+            start_time=start.time(),
+            end_time=(start + timedelta(minutes=1)).time(),
+            start_date=start.date(),
+            items=[{"kind": "media", "media": image}],
+        ),
+    )
+    first = Server()
+    state = tmp_path / "agent"
+    # The device clock starts 20 s (device time) before the slot and runs 3x: the server goes down before it.
+    start_at = _iso(start - timedelta(seconds=20))
+    proc = _agent(first.base_url, state, "--code", code, "--start-at", start_at, "--time-scale", "3")
+    output = ""
+    second = None
+    try:
+        assert until(lambda: (state / "media" / image.sha256).exists(), 30), "the slot's file was not downloaded"
+        assert until(lambda: Heartbeat.objects.filter(device=device).exists(), 30)
+        first.stop()
+
+        # Server down: the device still plays its slot from the cache and keeps the record to send later.
+        played = until(lambda: [r for r in _journal(state) if r.get("type") == "play"], 90)
+        assert played, "the slot did not play while the server was down"
+        assert not PlayRecord.objects.filter(device=device).exists()
+        pending = {r["seq"] for r in _journal(state)}
+
+        with django_db_blocker.unblock():
+            second = Server(port=first.port)
+        stored = until(lambda: PlayRecord.objects.filter(device=device, slot=slot).exists(), 90)
+        assert stored, "the buffered play record never reached the server"
+        delivered = until(lambda: device.__class__.objects.get(pk=device.pk).report_seq >= max(pending), 60)
+        assert delivered, "not every buffered record was delivered"
+    finally:
+        output = _stop(proc)
+        if second is not None:
+            second.stop()
+        print(output)  # shown when the test fails
+    # Each buffered record is stored once, whatever the retries after the outage.
+    seqs = [*Heartbeat.objects.filter(device=device).values_list("seq", flat=True)]
+    seqs += [*PlayRecord.objects.filter(device=device).values_list("seq", flat=True)]
+    seqs += [*DeviceLog.objects.filter(device=device).values_list("seq", flat=True)]
+    assert len(seqs) == len(set(seqs))
+    assert pending <= set(seqs), pending - set(seqs)
+    record = PlayRecord.objects.get(device=device, slot=slot)
+    assert (record.item, record.result) == (image.sha256, "played")

@@ -59,10 +59,10 @@ def _database_url() -> str:
 class Server:
     """A uvicorn process on a socket this test opened (127.0.0.1, a free port chosen by the kernel)."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", port))  # a given port: the same server again after an outage
         self.sock.listen(128)
         self.port = self.sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
