@@ -212,7 +212,7 @@ class Gateway:
             # Reload before telling the devices, so that the fetch each of them makes now finds the new manifest.
             # This holds back later events for the few milliseconds it takes, which keeps them in order.
             try:
-                await self.manifests.changed(event.device_ids, connected=self.hub.is_connected)
+                await self.manifests.changed(event.device_ids)
             except Exception:  # the old entries are gone already: the devices' fetches load the new ones
                 logger.exception("reloading changed manifests failed")
         if not event.expired(now_utc()):

@@ -39,9 +39,6 @@ class Hub:
     def connected(self) -> int:
         return sum(len(s) for s in self._streams.values())
 
-    def is_connected(self, device_id: int) -> bool:
-        return device_id in self._streams
-
     def open(self, device: DeviceRef, last_event_id: int | None, now: datetime) -> Stream:
         """Register a stream and queue what it missed since `last_event_id`.
 
