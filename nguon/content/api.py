@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -35,11 +36,13 @@ def _data(request, payload: BulletinIn) -> actions.BulletinData:
     if payload.category:
         category = Category.objects.filter(slug=payload.category).first()
         if category is None:
-            raise Invalid(fields={"category": ["Unknown category."]})
+            raise Invalid(fields={"category": [_("Unknown category.")]})
     visible = {u.code: u for u in units_for_user(request.auth).filter(code__in=payload.targets)}
     missing = [code for code in payload.targets if code not in visible]
     if missing:
-        raise Invalid(fields={"targets": [f"Unknown or not visible: {', '.join(missing)}"]})
+        raise Invalid(
+            fields={"targets": [_("Unknown or not within your units: %(codes)s.") % {"codes": ", ".join(missing)}]}
+        )
     fields = payload.dict(exclude={"owner_unit", "category", "targets"})
     return actions.BulletinData(**fields, category=category, targets=list(visible.values()))
 

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -317,7 +318,7 @@ def media_upload(request):
             add_domain_error(form, exc)
         else:
             messages.success(request, _("File added to the library."))
-            return redirect(f"{redirect('content:media_list').url}#m-{asset.sha256[:12]}")
+            return redirect(f"{reverse('content:media_list')}#m-{asset.sha256[:12]}")
     page = Paginator(media_for_user(request.user), 50).get_page(1)
     return render(request, "content/media_list.html", {"page": page, "form": form, "kind": ""}, status=400)
 
