@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from nguon.accounts.access import require
 from nguon.accounts.roles import Capability
 from nguon.audit.actions import record_event
-from nguon.core.errors import Conflict, Invalid
+from nguon.core.errors import Conflict, Forbidden, Invalid
 from nguon.speech import config
 from nguon.speech.audio import render, render_key
 from nguon.speech.engines import SpeechError
@@ -188,6 +188,12 @@ def do_save_lexicon_entry(*, term: str, spoken: str, unit, acting_user) -> Lexic
 def do_delete_lexicon_entry(entry: LexiconEntry, *, acting_user) -> None:
     if entry.unit is not None:
         require(acting_user, Capability.MANAGE_LEXICON, entry.unit)
+    else:
+        from nguon.accounts.access import covers_everything
+
+        # The shared dictionary belongs to province-wide staff, as for saving an entry.
+        if not covers_everything(acting_user, Capability.MANAGE_LEXICON):
+            raise Forbidden()
     with transaction.atomic():
         LexiconEntry.objects.filter(pk=entry.pk).update(is_active=False)
         record_event("speech.lexicon_disabled", actor=acting_user, obj=entry, unit=entry.unit)
