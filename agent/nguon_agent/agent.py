@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
@@ -33,6 +33,11 @@ log = logging.getLogger("nguon_agent")
 NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError, OSError)
 DEFAULT_SETTINGS = {"volume": 80, "grace_seconds": 180, "heartbeat_seconds": 60, "report_batch_max": 500}
 RECENT_EVENT_IDS = 64
+ALERT_MEMORY = 256  # alert ids remembered (acknowledged or cancelled), so a replayed alert is dropped
+ALERT_CANCEL_KEEP = 86400.0  # seconds to remember a cancel for an alert this device never got (its expiry unknown)
+ALERT_DOWNLOAD_TRIES = 3  # an alert's audio is fetched at once; network errors are retried with back-off
+# How an alert's play ended (Playout.alert) -> the `reason` of its `failed` report; other outcomes are `played`.
+ALERT_FAILURES = {"failed": "play_failed", "missing": "media_missing", "interrupted": "interrupted"}
 
 
 class EnrolmentError(Exception):
@@ -88,6 +93,7 @@ class AgentStats:
         "report_requests",
         "rate_limited",
         "errors",
+        "alerts_reported",
     )
 
     def __init__(self) -> None:
@@ -106,6 +112,7 @@ class AgentStats:
         self.report_requests = 0
         self.rate_limited = 0
         self.errors = 0
+        self.alerts_reported: dict[str, int] = {}  # alert records the server took, by state
 
 
 class Observer:
@@ -116,6 +123,14 @@ class Observer:
 
     def on_manifest(self, agent: Agent, version: int, received: float) -> None:
         pass
+
+    def on_alert(self, agent: Agent, alert_id: int, state: str, sent: float) -> None:
+        """An `alert` report record reached the server: `sent` is when the batch holding it was posted.
+
+        Local wall time (epoch seconds), like `received` in on_event: the time from an alert event to its
+        acknowledgement is `sent` of state "acknowledged" minus `received` of the event. Called once the server
+        answered 200, and not for a record it rejected.
+        """
 
 
 @lru_cache(maxsize=64)
@@ -222,8 +237,10 @@ class Agent:
         self._media_wake = asyncio.Event()
         self._reports_idle = asyncio.Event()
         self._recent_ids: deque | None = None
-        self._media_failed: set[str] = set()
+        self._media_failed: dict[str, str] = {}  # sha256 -> why it is not in the cache (a log message)
         self._pinned_media: set[str] = set()
+        self._alert_media: set[str] = set()  # audio of alerts in progress: kept through manifest changes
+        self._alerts: dict[int, asyncio.Task] = {}  # alerts being downloaded or played, oldest first
         self._tasks: list[asyncio.Task] = []
         self._side_tasks: set[asyncio.Task] = set()
 
@@ -300,10 +317,11 @@ class Agent:
                 await self._pause(min(60.0, 2.0**failures))
                 failures += 1
 
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.ensure_future(coro)
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
+        return task
 
     async def _shutdown(self) -> None:
         pending = {*self._tasks, *self._side_tasks}
@@ -358,6 +376,12 @@ class Agent:
     def server_now(self) -> float:
         """The server's time now (epoch seconds), as measured from its answers."""
         return time.time() + (self.server_offset or 0.0)
+
+    def _device_time(self, moment: datetime | None) -> datetime | None:
+        """A moment the server named (an `until`, an `expires`) on the device clock, which may be off or scaled."""
+        if moment is None:
+            return None
+        return self.clock.now() + timedelta(seconds=moment.timestamp() - self.server_now()) * self.clock.scale
 
     def _backoff(self, attempt: int) -> float:
         delay = min(self.options.backoff_max, self.options.backoff_base * (2 ** min(attempt, 30)))
@@ -575,7 +599,8 @@ class Agent:
             await self._media_wake.wait()
             self._media_wake.clear()
             wanted = self._wanted_media()
-            removed = self.store.keep_media(set(wanted), self.playout.busy_media | self._pinned_media)
+            keep = self.playout.busy_media | self._pinned_media | self._alert_media
+            removed = self.store.keep_media(set(wanted), keep)
             if removed:
                 log.info("removed %d media files no manifest names", removed)
             missing = [
@@ -624,7 +649,7 @@ class Agent:
                 if response.status == 401:
                     raise Unauthorized()
                 if response.status == 404:
-                    self._media_failed.add(sha)
+                    self._media_failed[sha] = "media_not_found"
                     self.log_record("warning", "media_not_found")
                     return False
                 if response.status == 416:
@@ -645,7 +670,7 @@ class Agent:
                 self.stats.media_ok += 1
                 return True
             self.stats.media_bad += 1
-            self._media_failed.add(sha)
+            self._media_failed[sha] = "media_bad_hash"
             self.log_record("warning", "media_bad_hash")
             return False
         finally:
@@ -767,14 +792,134 @@ class Agent:
     def _on_stop(self, payload: dict[str, Any]) -> None:
         self.playout.stop()
 
+    # ----- alerts (docs/device-protocol.md §4.1) -----
+
+    @staticmethod
+    def _alert_id(payload: dict[str, Any]) -> int | None:
+        alert = payload.get("alert")
+        alert_id = alert.get("id") if isinstance(alert, dict) else None
+        return alert_id if isinstance(alert_id, int) and not isinstance(alert_id, bool) else None
+
+    def _alert_until(self, payload: dict[str, Any], minimum: float = 0.0) -> float:
+        """Until when (server epoch seconds) to drop a replay of this alert: the later of its two expiries."""
+        alert = payload.get("alert") if isinstance(payload.get("alert"), dict) else {}
+        times = [parse_time(v) for v in (payload.get("expires"), alert.get("expires")) if isinstance(v, str)]
+        now = self.server_now()
+        until = max((t.timestamp() for t in times if t is not None), default=now + ALERT_CANCEL_KEEP)
+        return max(until, now + minimum)
+
+    def _remember_alerts(self, alert_ids: list[int], until: float) -> None:
+        """Keep these ids (with the state store, so a restart keeps them too): their alert events are dropped."""
+        alerts = self.store.alerts
+        now = self.server_now()
+        for alert_id in alert_ids:
+            alerts[alert_id] = max(until, alerts.get(alert_id, 0.0))
+        for alert_id in [a for a, t in alerts.items() if t < now]:
+            del alerts[alert_id]
+        while len(alerts) > ALERT_MEMORY:
+            del alerts[min(alerts, key=alerts.get)]
+        self.store.save_state(alerts=alerts)
+
+    def _alert_record(self, alert_id: int, state: str, reason: str | None = None) -> None:
+        record = {"type": "alert", "alert": alert_id, "state": state, "at": iso(self.clock.now())}
+        if reason:
+            record["reason"] = reason
+        self.record(record)  # wakes the report loop: sent at once unless it waits out a failure
+
+    def _on_alert(self, payload: dict[str, Any]) -> None:
+        """Acknowledge at once, then (a loudspeaker with an item) download, interrupt and play.
+
+        Kept cheap up to the acknowledgement: 10,000 simulated devices take the same event on one core. A device
+        that does not play (a simulated one without media, or with playing off) only acknowledges.
+        """
+        alert_id = self._alert_id(payload)
+        if alert_id is None:
+            return self._ignore("invalid")
+        if alert_id in self.store.alerts:
+            return self._ignore("duplicate_alert")  # acknowledged (or cancelled) before, maybe before a restart
+        alert = payload["alert"]
+        replaces = [a for a in alert.get("replaces") or [] if isinstance(a, int) and a != alert_id]
+        # Recorded before the id is stored: a crash between the two plays the alert again rather than never.
+        self._alert_record(alert_id, "acknowledged")
+        self._remember_alerts([alert_id, *replaces], self._alert_until(payload))
+        for old in replaces:
+            self._end_alert(old)
+        item = payload.get("item")
+        if isinstance(item, dict) and self.options.play and self.options.media:
+            # Never played past its expiry (the event's `expires` is the alert's own).
+            expires = parse_time(payload.get("expires")) if isinstance(payload.get("expires"), str) else None
+            self._alerts[alert_id] = self._spawn(self._play_alert(alert_id, item, self._device_time(expires)))
+
+    def _on_alert_cancel(self, payload: dict[str, Any]) -> None:
+        """Stop the alert if it is being fetched or played (the schedule resumes) and drop it if it comes later."""
+        alert_id = self._alert_id(payload)
+        if alert_id is None:
+            return self._ignore("invalid")
+        # A cancel carries no expiry of the alert itself: keep it at least a day (a known alert keeps its own).
+        self._remember_alerts([alert_id], self._alert_until(payload, minimum=ALERT_CANCEL_KEEP))
+        self._end_alert(alert_id)
+
+    def _end_alert(self, alert_id: int, reason: str | None = None) -> None:
+        """Stop an alert in progress. Cancelled or replaced (reason None): reported no further, the server knows."""
+        self.playout.end_alert(alert_id)  # at once, rather than when its task next runs
+        task = self._alerts.pop(alert_id, None)
+        if task is not None:
+            task.cancel()  # a cancelled task reports nothing: report the end here
+            if reason:
+                self._alert_record(alert_id, "failed", reason)
+
+    async def _play_alert(self, alert_id: int, item: dict[str, Any], until: datetime | None) -> None:
+        sha = str(item.get("sha256") or "")
+        try:
+            if sha:
+                self._alert_media.add(sha)
+                reason = await self._fetch_alert_media(sha, item)
+            else:
+                reason = None
+            if reason is None:
+                # A newer alert replaces an older one still being fetched or played (only one plays; one still
+                # being fetched would interrupt this one later). Those that came after this one are newer: they stay.
+                arrived = list(self._alerts)
+                for older in arrived[: arrived.index(alert_id)] if alert_id in arrived else []:
+                    self._end_alert(older, "superseded")
+            playing = self.playout.alert(item, alert_id, until)  # without its media: interrupts nothing, `failed`
+            if playing is None:
+                reason = reason or self._media_failed.get(sha) or "media_missing"
+            else:
+                try:
+                    await asyncio.wait({playing})
+                except asyncio.CancelledError:
+                    playing.cancel()  # cancelled or replaced: its play record says "partial"
+                    raise
+                reason = ALERT_FAILURES.get("interrupted" if playing.cancelled() else playing.result())
+        finally:
+            if self._alerts.get(alert_id) is asyncio.current_task():
+                del self._alerts[alert_id]
+            if not self._alerts:
+                self._alert_media.clear()
+        self._alert_record(alert_id, "failed" if reason else "played", reason)
+
+    async def _fetch_alert_media(self, sha: str, item: dict[str, Any]) -> str | None:
+        """Download an alert's audio unless it is cached. None when it is there, else why not (a log message)."""
+        for attempt in range(ALERT_DOWNLOAD_TRIES):
+            if self.store.has_media(sha):
+                return None
+            if attempt:
+                await self._pause(self._backoff(attempt - 1))
+            try:
+                if await self.download(sha, item):
+                    return None
+                return self._media_failed.get(sha, "media_missing")  # not found, or the hash differs: final
+            except (*NETWORK_ERRORS, ServerError, Unauthorized) as exc:
+                log.warning("%s: alert media %s: %r", self.device_code, sha[:12], exc)
+        return None if self.store.has_media(sha) else "media_missing"
+
     def _on_live(self, payload: dict[str, Any]) -> None:
         url = payload.get("url")
         if not isinstance(url, str) or not url:
             return self._ignore("invalid")
-        until = parse_time(payload.get("until")) if payload.get("until") else None
-        if until is not None:  # server time -> device clock
-            until = self.clock.now() + timedelta(seconds=until.timestamp() - self.server_now()) * self.clock.scale
-        self.playout.live(url, str(payload.get("title") or ""), until, payload.get("id"))
+        until = parse_time(payload.get("until")) if isinstance(payload.get("until"), str) else None
+        self.playout.live(url, str(payload.get("title") or ""), self._device_time(until), payload.get("id"))
 
     def _on_live_stop(self, payload: dict[str, Any]) -> None:
         self.playout.live_stop()
@@ -870,6 +1015,7 @@ class Agent:
         ) as response:
             self._note_time(response, sent)
             if response.status == 200:
+                rejected = None
                 with contextlib.suppress(ValueError, aiohttp.ContentTypeError):
                     answer = await response.json(content_type=None)
                     rejected = answer.get("rejected") if isinstance(answer, dict) else None
@@ -879,6 +1025,7 @@ class Agent:
                 self.store.journal.ack(top)
                 self.stats.records_sent += len(batch)
                 self.unauthorized = False
+                self._alerts_delivered(batch, rejected, sent)
                 return None
             if response.status == 429:
                 self.stats.rate_limited += 1
@@ -893,6 +1040,19 @@ class Agent:
             if response.status == 400 and len(batch) > 1:
                 return "smaller"  # find the record the server cannot read
             return "backoff"
+
+    def _alerts_delivered(self, batch: list[dict[str, Any]], rejected: Any, sent: float) -> None:
+        alerts = [r for r in batch if r.get("type") == "alert"]
+        if not alerts:
+            return
+        refused = set()
+        if isinstance(rejected, list):
+            refused = {r.get("seq") for r in rejected if isinstance(r, dict)}
+        for record in alerts:
+            if record["seq"] not in refused:
+                state = record["state"]
+                self.stats.alerts_reported[state] = self.stats.alerts_reported.get(state, 0) + 1
+                self.observer.on_alert(self, record["alert"], state, sent)
 
 
 def make_hardware(model: str = "", serial: str = "") -> dict[str, Any]:

@@ -175,6 +175,7 @@ def cmd_status(args) -> int:
         "last_seq": store.journal.last_seq,
         "acked_seq": store.journal.acked_seq,
         "last_event_id": store.last_event_id,
+        "alerts_handled": sorted(store.alerts),
     }
     store.close()
     print(json.dumps(out, ensure_ascii=False, indent=1))

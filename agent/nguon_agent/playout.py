@@ -3,8 +3,10 @@
 Items of a slot play in order. An audio item plays for its length (cut at the slot end); a `stream` or `board`
 item plays until the next item is due: the slot end minus the time the later audio items need (or its own
 `duration`, when it has one). Push commands (`play`, `live`) interrupt the schedule and hand back to it when they
-end; `stop` ends what plays now and the rest of the slot. Every item played, cut, failed or skipped becomes a
-`play` report record.
+end; `stop` ends what plays now and the rest of the slot. An `alert` interrupts everything, a push command and an
+older alert included, and nothing but a newer alert or its own cancellation interrupts it: a `play` or `live` that
+arrives meanwhile waits for the alert's end. Every item played, cut, failed or skipped becomes a `play` report
+record.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -53,9 +55,20 @@ class MediaMissing(Exception):
 class Playing:
     occurrence: str
     key: str
-    source: str  # slot | push | live
+    source: str  # slot | push | live | alert
     task: asyncio.Task
     sha256: str = ""
+
+
+@dataclass(slots=True)
+class Held:
+    """A `play` or `live` command that arrived while an alert played: it starts when the alert ends."""
+
+    kind: str  # push | live
+    start: Callable[[], Coroutine[Any, Any, str]]  # makes the coroutine that plays it
+    occurrence: str
+    key: str
+    until: datetime | None = None
 
 
 class Playout:
@@ -81,6 +94,9 @@ class Playout:
         self._playing: Playing | None = None
         self._override: asyncio.Task | None = None
         self._override_kind: str | None = None
+        self._override_alert: int | None = None  # the alert id, while an alert is the override
+        self._held: Held | None = None
+        self._closing = False
         self._no_override = asyncio.Event()
         self._no_override.set()
 
@@ -124,29 +140,72 @@ class Playout:
 
     def play_now(self, item: dict[str, Any], event_id: Any) -> None:
         """`play` command: interrupt, play the item, then resume the schedule."""
-        self._start_override("push", self._play(item, f"push@{event_id}", item_key(item, 0), "push", None))
+        occurrence, key = f"push@{event_id}", item_key(item, 0)
+        self._command(Held("push", lambda: self._play(item, occurrence, key, "push", None), occurrence, key))
 
     def live(self, url: str, title: str, until: datetime | None, event_id: Any) -> None:
         """`live` command: interrupt and relay the stream until `live_stop` or `until`."""
         item = {"kind": "stream", "title": title, "url": url}
-        self._start_override("live", self._play(item, f"live@{event_id}", "live", "live", until))
+        occurrence = f"live@{event_id}"
+        self._command(
+            Held("live", lambda: self._play(item, occurrence, "live", "live", until), occurrence, "live", until)
+        )
 
     def live_stop(self) -> None:
         if self._override_kind == "live" and self._override is not None:
             self._override.cancel()
+        if self._held is not None and self._held.kind == "live":
+            self._drop_held()
 
     def stop(self) -> None:
-        """`stop` command: stop what plays now; the schedule resumes at the next slot."""
-        if self._override is not None and not self._override.done():
+        """`stop` command: stop what plays now; the schedule resumes at the next slot.
+
+        An alert plays on (only `alert_cancel` or a newer alert ends it); the slot it interrupted does not resume.
+        """
+        self._drop_held()
+        if self._override is not None and not self._override.done() and self._override_kind != "alert":
             self._override.cancel()
         if self._slot is not None:
             self._stopped = self._slot.get("id")
         if self._playing is not None and self._playing.source == "slot":
             self._playing.task.cancel()
 
+    @property
+    def alert_playing(self) -> int | None:
+        """The id of the alert that plays now (downloaded and started), else None."""
+        if self._override_kind == "alert" and self._override is not None and not self._override.done():
+            return self._override_alert
+        return None
+
+    def alert(self, item: dict[str, Any], alert_id: int, until: datetime | None = None) -> asyncio.Task | None:
+        """`alert` event: interrupt anything (an older alert too), play the item until its end or `until` (the
+        alert's expiry), then resume the schedule.
+
+        Returns the task that plays it; its result is how the play ended ("completed", "cut", "failed" for a
+        player error, "missing" for media not in the cache); it is cancelled if the alert is cancelled. Returns
+        None, interrupting nothing, when the item's media is not in the cache (a `failed` play record is written).
+        """
+        occurrence, key = f"alert@{alert_id}", item_key(item, 0)
+        try:
+            self._resolve(item)
+        except MediaMissing:
+            self._play_record(occurrence, key, self.clock.now(), "failed")
+            return None
+        task = self._start_override("alert", self._play(item, occurrence, key, "alert", until))
+        self._override_alert = alert_id
+        return task
+
+    def end_alert(self, alert_id: int) -> bool:
+        """`alert_cancel`, or a newer alert that replaces it: stop that alert if it plays; the schedule resumes."""
+        if self.alert_playing == alert_id:
+            self._override.cancel()
+            return True
+        return False
+
     # ----- the schedule -----
 
     async def run(self) -> None:
+        self._closing = False  # run again by the agent's supervisor after a failure
         try:
             while True:
                 self._wake.clear()
@@ -160,6 +219,7 @@ class Playout:
                 self._handled[slot["id"]] = end
                 await self._run_slot(slot, start, end)
         finally:
+            self._closing = True  # a held command must not start while the playout shuts down
             if self._override is not None:
                 self._override.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -251,12 +311,15 @@ class Playout:
         return until
 
     def _skip(self, occurrence: str, item: dict[str, Any], index: int) -> None:
+        self._skip_key(occurrence, item_key(item, index))
+
+    def _skip_key(self, occurrence: str, key: str) -> None:
         at = iso(self.clock.now())
         self._record(
             {
                 "type": "play",
                 "occurrence": occurrence,
-                "item": item_key(item, index),
+                "item": key,
                 "started_at": at,
                 "ended_at": at,
                 "result": "skipped",
@@ -265,7 +328,26 @@ class Playout:
 
     # ----- playing one item -----
 
-    def _start_override(self, kind: str, coro) -> None:
+    def _command(self, command: Held) -> None:
+        """Start a push command now, or, while an alert plays, hold it until the alert ends.
+
+        An alert is not interrupted by a `play` or `live` (the protocol: an alert interrupts everything, and only
+        `alert_cancel` or a newer alert ends it). The command is not dropped either: a live relay goes on after the
+        alert, and a pushed bulletin still matters. Only the latest command waits; one it displaces is reported
+        `skipped`.
+        """
+        if self.alert_playing is None:
+            self._start_override(command.kind, command.start())
+            return
+        self._drop_held()
+        self._held = command
+
+    def _drop_held(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            self._skip_key(held.occurrence, held.key)
+
+    def _start_override(self, kind: str, coro) -> asyncio.Task:
         previous = self._override
         if previous is not None and not previous.done():
             previous.cancel()
@@ -273,18 +355,28 @@ class Playout:
         if self._playing is not None and self._playing.source == "slot":
             self._playing.task.cancel()
         task = asyncio.ensure_future(self._run_override(coro))
-        self._override, self._override_kind = task, kind
+        self._override, self._override_kind, self._override_alert = task, kind, None
+        return task
 
-    async def _run_override(self, coro) -> None:
+    async def _run_override(self, coro) -> str:
         try:
-            await coro
+            return await coro
         finally:
             if self._override is asyncio.current_task():
-                self._override, self._override_kind = None, None
-                self._no_override.set()
+                self._override, self._override_kind, self._override_alert = None, None, None
+                held, self._held = self._held, None
+                if held is not None and not self._closing:
+                    if held.until is not None and held.until <= self.clock.now():
+                        self._skip_key(held.occurrence, held.key)  # a live relay whose end passed during the alert
+                    else:
+                        # Started before the schedule is told the override ended: the slot stays paused (setting
+                        # _no_override even for a moment would wake it, and two items would play at once).
+                        self._start_override(held.kind, held.start())
+                if self._override is None:
+                    self._no_override.set()
 
     async def _play(self, item: dict[str, Any], occurrence: str, key: str, source: str, until: datetime | None) -> str:
-        """Play one item to its end; record the play. Returns completed, cut, interrupted or failed."""
+        """Play one item to its end; record the play. Returns completed, cut, interrupted, failed or missing."""
         started = self.clock.now()
         kind = item.get("kind", "audio")
         try:
@@ -293,7 +385,7 @@ class Playout:
             self._log("error", "media_missing")
             log.warning("%s %s: %s", occurrence, key, exc)
             self._play_record(occurrence, key, started, "failed")
-            return "failed"
+            return "missing"
         previous = self._playing
         if previous is not None and not previous.task.done():  # an interrupted item still winding down
             previous.task.cancel()

@@ -73,11 +73,14 @@ def read_tokens(path: Path, public_key: str | None = None) -> list[DeviceEntry]:
 
 
 class StatsFile(Observer):
-    """JSON lines, one per verified event and per new manifest version, with the local receive time:
+    """JSON lines, one per verified event and per new manifest version, with the local receive time, and one per
+    alert report record the server took, with the time the batch holding it was sent:
 
     {"t": 1764150000.123, "device": "BH-001", "kind": "event", "type": "manifest", "id": 1043, "version": 18,
      "at": "..."}
     {"t": 1764150000.456, "device": "BH-001", "kind": "manifest", "version": 18}
+    {"t": 1764150001.001, "device": "BH-001", "kind": "event", "type": "alert", "id": 1044, "alert": 17, "at": "..."}
+    {"t": 1764150001.034, "device": "BH-001", "kind": "alert", "alert": 17, "state": "acknowledged"}
     """
 
     def __init__(self, path: Path):
@@ -91,11 +94,17 @@ class StatsFile(Observer):
         for name in ("type", "id", "version", "at"):
             if name in payload:
                 row[name] = payload[name]
+        if isinstance(payload.get("alert"), dict):  # alert, alert_cancel: which alert
+            row["alert"] = payload["alert"].get("id")
         self._write(row)
 
     def on_manifest(self, agent: Agent, version: int, received: float) -> None:
         row = {"t": round(received, 6), "device": agent.device_code or agent.name, "kind": "manifest"}
         self._write({**row, "version": version})
+
+    def on_alert(self, agent: Agent, alert_id: int, state: str, sent: float) -> None:
+        row = {"t": round(sent, 6), "device": agent.device_code or agent.name, "kind": "alert"}
+        self._write({**row, "alert": alert_id, "state": state})
 
     def flush(self) -> None:
         self._file.flush()
@@ -226,9 +235,11 @@ class Fleet:
         versions: Counter[int] = Counter(a.version for a in agents if a.document is not None)
         events: Counter[str] = Counter()
         ignored: Counter[str] = Counter()
+        alerts: Counter[str] = Counter()
         for agent in agents:
             events.update(agent.stats.events)
             ignored.update(agent.stats.ignored)
+            alerts.update(agent.stats.alerts_reported)
         rss = rss_kb()
         n = len(self.entries)
         return {
@@ -250,6 +261,7 @@ class Fleet:
             "events_received": sum(events.values()),
             "events_by_type": dict(events),
             "events_ignored": dict(ignored),
+            "alerts_reported": dict(alerts),
             "reports_sent": sum(a.stats.records_sent for a in agents),
             "report_requests": sum(a.stats.report_requests for a in agents),
             "reports_pending": sum(len(a.store.journal) for a in agents),

@@ -152,6 +152,8 @@ class MemoryStore:
         self._media: set[str] = set()
         self.journal = MemoryJournal()
         self.last_event_id: str | None = None
+        # Alerts acknowledged or cancelled: alert id -> until when (server epoch seconds) a replay of it is dropped.
+        self.alerts: dict[int, float] = {}
 
     def load_credentials(self) -> Credentials | None:
         return self._credentials
@@ -197,6 +199,8 @@ class MemoryStore:
     def save_state(self, **values: Any) -> None:
         if "last_event_id" in values:
             self.last_event_id = values["last_event_id"]
+        if "alerts" in values:
+            self.alerts = values["alerts"]
 
     def close(self) -> None:
         self.journal.close()
@@ -209,7 +213,7 @@ class DiskStore(MemoryStore):
     manifest.signed    the last manifest that verified: one JSON line of metadata, then the raw signed body
     media/<sha256>     media files, named by their hash; `<sha256>.part` while downloading
     journal/           report records not yet acknowledged (journal.jsonl) and the seq counters (journal.state)
-    state.json         small runtime state (last push event id)
+    state.json         small runtime state (last push event id, alerts already handled)
     """
 
     def __init__(self, directory: Path | str, fsync: bool = True):
@@ -224,8 +228,11 @@ class DiskStore(MemoryStore):
         self.fsync = fsync
         self.journal = DiskJournal(self.dir / "journal", fsync=fsync)
         self.last_event_id = None
+        self.alerts = {}
         with contextlib.suppress(OSError, ValueError, AttributeError):
-            self.last_event_id = json.loads(self.state_path.read_text()).get("last_event_id")
+            state = json.loads(self.state_path.read_text())
+            self.last_event_id = state.get("last_event_id")
+            self.alerts = _read_alerts(state.get("alerts"))
 
     def load_credentials(self) -> Credentials | None:
         try:
@@ -292,6 +299,16 @@ class DiskStore(MemoryStore):
             return None
 
     def save_state(self, **values: Any) -> None:
-        if "last_event_id" in values:
-            self.last_event_id = values["last_event_id"]
-        write_atomic(self.state_path, json.dumps({"last_event_id": self.last_event_id}).encode(), fsync=False)
+        super().save_state(**values)
+        state = {"last_event_id": self.last_event_id, "alerts": {str(k): v for k, v in self.alerts.items()}}
+        # The event id is only a hint for the server, but a lost alert entry would play an alert twice: fsync that.
+        write_atomic(self.state_path, json.dumps(state).encode(), fsync=self.fsync and "alerts" in values)
+
+
+def _read_alerts(value: Any) -> dict[int, float]:
+    alerts: dict[int, float] = {}
+    if isinstance(value, dict):
+        for key, until in value.items():
+            with contextlib.suppress(TypeError, ValueError):
+                alerts[int(key)] = float(until)
+    return alerts

@@ -8,6 +8,8 @@ Run on its own to give `nguon-agent simulate` something to hold:
     python agent/tests/fake_server.py --devices 10000 --tokens-out /tmp/tokens.jsonl --port 8765
     POST http://127.0.0.1:8765/_admin/bump    new manifest version for every device + a `manifest` event
     POST http://127.0.0.1:8765/_admin/push?type=volume&volume=50    one signed event to every device
+    POST http://127.0.0.1:8765/_admin/push?type=alert&alert=17&sha256=<hex>    an alert (no sha256: no item)
+    POST http://127.0.0.1:8765/_admin/push?type=alert_cancel&alert=17
     GET  http://127.0.0.1:8765/_admin/stats
 """
 
@@ -98,6 +100,9 @@ class FakeServer:
         self.reports: dict[str, dict[int, dict[str, Any]]] = {}
         self.duplicates: Counter[str] = Counter()
         self.report_requests: list[tuple[float, str, int, int]] = []  # (monotonic, device, records, status)
+        self.alert_reports: list[tuple[float, str, dict[str, Any]]] = []  # (monotonic, device, record), new ones
+        self.alert_events: dict[int, dict[str, Any]] = {}  # alert id -> its event's payload, kept for replay
+        self.replay_alerts = False  # True: every new stream first gets every unexpired alert event again
         self.rate_limit = 0  # answer this many report requests with 429
         self.retry_after = "1"
         self.events_enabled = True  # False: /events answers 404 (a server without push)
@@ -196,14 +201,63 @@ class FakeServer:
 
     def push_raw(self, target: str, payload: dict[str, Any], *, bad_signature: bool = False) -> int:
         self.pushed_at = time.monotonic()
-        body = canonical(payload)
-        key = self.other_key if bad_signature else self.key
-        data = f"{b64url(body)}.{b64url(key.sign(body))}"
-        message = f"id: {payload['id']}\nevent: {payload['type']}\ndata: {data}\n\n".encode()
+        message = self.message(payload, bad_signature=bad_signature)
         queues = [q for qs in self.streams.values() for q in qs] if target == "*" else self.streams.get(target, set())
         for queue in list(queues):
             queue.put_nowait(message)
         return int(payload["id"])
+
+    def message(self, payload: dict[str, Any], *, bad_signature: bool = False) -> bytes:
+        body = canonical(payload)
+        key = self.other_key if bad_signature else self.key
+        data = f"{b64url(body)}.{b64url(key.sign(body))}"
+        return f"id: {payload['id']}\nevent: {payload['type']}\ndata: {data}\n\n".encode()
+
+    def push_alert(
+        self,
+        target: str,
+        alert_id: int,
+        item: dict[str, Any] | None = None,
+        *,
+        replaces: list[int] | tuple[int, ...] = (),
+        expires_in: float = 600,
+        **alert_fields: Any,
+    ) -> int:
+        """Push an `alert` event (§4.1) and keep it for replay until it expires. Returns the event id."""
+        expires = self.now() + timedelta(seconds=expires_in)
+        alert = {
+            "id": alert_id,
+            "identifier": f"urn:oid:2.49.0.1.704.0.2026.{alert_id}",
+            "status": "Actual",
+            "msg_type": "Update" if replaces else "Alert",
+            "replaces": list(replaces),
+            "event": "Lũ lụt",
+            "severity": "Severe",
+            "urgency": "Immediate",
+            "certainty": "Likely",
+            "headline": f"Cảnh báo {alert_id}",
+            "language": "vi",
+            "expires": iso(expires),
+            **alert_fields,
+        }
+        if item is not None:
+            item = {**item, "alert": alert_id}
+        self.event_id += 1
+        payload = {
+            "type": "alert",
+            "id": self.event_id,
+            "at": iso(self.now()),
+            "expires": iso(expires),
+            "device": target,
+            "alert": alert,
+            "item": item,
+        }
+        self.alert_events[alert_id] = payload
+        return self.push_raw(target, payload)
+
+    def push_alert_cancel(self, target: str, alert_id: int) -> int:
+        self.alert_events.pop(alert_id, None)
+        return self.push(target, "alert_cancel", alert={"id": alert_id})
 
     def connected(self, code: str) -> int:
         return len(self.streams.get(code, ()))
@@ -341,6 +395,11 @@ class FakeServer:
         )
         await response.prepare(request)
         queue: asyncio.Queue = asyncio.Queue()
+        if self.replay_alerts:  # as the server does for a device that has not acknowledged them (here: any device)
+            now = iso(self.now())
+            for payload in self.alert_events.values():
+                if payload["expires"] > now:
+                    queue.put_nowait(self.message(payload))
         self.streams.setdefault(device.code, set()).add(queue)
         self.stream_connects[device.code] += 1
         closing = asyncio.ensure_future(self._closing.wait())
@@ -393,6 +452,8 @@ class FakeServer:
             else:
                 box[seq] = record
                 stored_now += 1
+                if record.get("type") == "alert":
+                    self.alert_reports.append((time.monotonic(), device.code, record))
         return web.json_response(
             {"stored": stored_now, "duplicates": duplicates, "rejected": [], "server_time": iso(self.now())}
         )
@@ -404,9 +465,28 @@ class FakeServer:
         return web.json_response({"devices": len(self.devices), "event": self.event_id})
 
     async def admin_push(self, request: web.Request) -> web.Response:
-        """Push one event to every device: POST /_admin/push?type=volume&volume=50 (numbers become ints)."""
+        """Push one event to every device: POST /_admin/push?type=volume&volume=50 (numbers become ints).
+
+        Alerts: `type=alert&alert=17[&sha256=<hex of a file the server holds>&duration=41.5][&replaces=15,16]`
+        (without sha256 the alert has no item, as for e-boards); `type=alert_cancel&alert=17`.
+        """
+        kind = request.query.get("type", "volume")
+        if kind in ("alert", "alert_cancel"):
+            try:
+                alert_id = int(request.query["alert"])
+                replaces = [int(a) for a in request.query.get("replaces", "").split(",") if a]
+                duration = float(request.query.get("duration", "30"))
+            except (KeyError, ValueError):
+                return error(400, "invalid_request", "alert=<int> is required")
+            if kind == "alert_cancel":
+                return web.json_response({"event": self.push_alert_cancel("*", alert_id)})
+            sha = request.query.get("sha256")
+            if sha and sha not in self.media:
+                return error(400, "invalid_request", "unknown sha256")
+            item = self.audio_item(sha, f"Cảnh báo {alert_id}", duration) if sha else None
+            return web.json_response({"event": self.push_alert("*", alert_id, item, replaces=replaces)})
         fields = {k: int(v) if v.isdigit() else v for k, v in request.query.items() if k != "type"}
-        event = self.push("*", request.query.get("type", "volume"), **fields)
+        event = self.push("*", kind, **fields)
         return web.json_response({"event": event})
 
     async def admin_stats(self, request: web.Request) -> web.Response:
@@ -418,6 +498,7 @@ class FakeServer:
                 "manifest_200": sum(self.manifest_200.values()),
                 "records": sum(len(r) for r in self.reports.values()),
                 "duplicates": sum(self.duplicates.values()),
+                "alert_reports": dict(Counter(r["state"] for _, _, r in self.alert_reports)),
                 "last_fanout_s": round(self.last_write - self.pushed_at, 3),
             }
         )

@@ -69,6 +69,41 @@ def test_a_fleet_holds_streams_follows_manifest_events_and_records_arrival_times
     run(scenario())
 
 
+def test_a_fleet_without_media_acknowledges_an_alert_at_once_and_records_when_each_ack_left(tmp_path):
+    async def scenario():
+        server, tokens = fleet_server(20, tmp_path)
+        siren = server.add_media(b"SIREN " * 500)
+        await server.start()
+        stats_file = tmp_path / "stats.jsonl"
+        fleet = Fleet(server.url, read_tokens(tokens), ScaledClock(30.0), media=False, stats_file=stats_file)
+        try:
+            await fleet.start()
+            await eventually(lambda: fleet.stats()["connected"] == 20, what="20 streams")
+            await eventually(lambda: fleet.stats()["manifests"]["held"] == 20, what="20 manifests")
+            event = server.push_alert("*", 17, server.audio_item(siren, "Cảnh báo", 30.0))
+            await eventually(lambda: fleet.stats()["alerts_reported"] == {"acknowledged": 20}, what="20 acks")
+            stats = fleet.stats()
+            assert stats["events_by_type"]["alert"] == 20 and stats["errors"] == 0
+            assert all(agent.playout.current_item == "" for agent in fleet.agents)  # nothing "plays" the alert
+        finally:
+            await fleet.stop()
+            await server.stop()
+        # Only the acknowledgement: no download, no play, no other record for the alert.
+        assert not [sha for sha, _ in server.media_requests if sha == siren]
+        for code in server.devices:
+            alerts = [(r["alert"], r["state"]) for r in server.stored(code).values() if r["type"] == "alert"]
+            assert alerts == [(17, "acknowledged")]
+            assert not [r for r in server.stored(code).values() if r.get("occurrence") == "alert@17"]
+        rows = [json.loads(line) for line in stats_file.read_text().splitlines()]
+        received = {r["device"]: r["t"] for r in rows if r["kind"] == "event" and r["type"] == "alert"}
+        acked = {r["device"]: r["t"] for r in rows if r["kind"] == "alert" and r["state"] == "acknowledged"}
+        assert sorted(received) == sorted(acked) == sorted(server.devices)
+        assert {(r["id"], r["alert"]) for r in rows if r["kind"] == "event" and r["type"] == "alert"} == {(event, 17)}
+        assert all(received[code] <= acked[code] for code in server.devices)
+
+    run(scenario())
+
+
 def test_a_fleet_enrols_with_codes_and_saves_its_tokens(tmp_path):
     async def scenario():
         server = FakeServer()
