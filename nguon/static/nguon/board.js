@@ -3,7 +3,8 @@
  * Flow: enrol once with a one-time code (token + server public key kept in localStorage, never in the URL);
  * fetch the signed manifest (If-None-Match, Ed25519 check of the raw body); every second show the current slot's
  * board items; follow push events over a fetch()-read SSE stream; report proof of play and heartbeats in
- * batches with a persisted per-device seq, buffered while offline.
+ * batches with a persisted per-device seq, buffered while offline. Emergency alerts (§4.1) cover everything with a
+ * full-screen overlay until they expire or are cancelled; they are acknowledged at once and kept across reloads.
  */
 (function () {
   "use strict";
@@ -21,6 +22,8 @@
     lastEvent: PREFIX + "lastEventId",
     plays: PREFIX + "plays",
     skew: PREFIX + "skew",
+    alerts: PREFIX + "alerts", // the active alerts, oldest first
+    alertStates: PREFIX + "alertStates", // alert id -> {until, acknowledged, played, gone}: what was done with it
   };
   const DEFAULT_ZONE = "Asia/Ho_Chi_Minh";
   const DWELL_MS = 15000; // how long each item stays when a slot has several
@@ -28,6 +31,7 @@
   const STREAM_STALL_MS = 70000; // no byte (keep-alive every 25 s) for this long: reconnect
   const OUTBOX_MAX = 5000;
   const REPORT_EVERY_MS = 15000;
+  const ALERT_MEMORY_MS = 7 * 86400000; // what was done with an alert is remembered this long after it expired
 
   const $ = (id) => document.getElementById(id);
   const store = {
@@ -40,6 +44,12 @@
       try { return JSON.parse(text); } catch (e) { return fallback; }
     },
   };
+
+  function storedAlerts() {
+    const list = store.json(K.alerts, []);
+    return Array.isArray(list) ? list.filter((a) => a && typeof a.id === "string" && typeof a.until === "number"
+      && typeof a.eventId === "number" && a.alert && typeof a.alert === "object") : [];
+  }
 
   const state = {
     token: store.get(K.token),
@@ -62,6 +72,9 @@
     reportRetryAt: 0,
     streamAbort: null,
     timers: [],
+    alerts: storedAlerts(), // [{id, eventId, until, alert}], the newest (the one shown) last
+    alertStates: store.json(K.alertStates, {}),
+    alertShown: null, // id of the alert on the overlay
   };
 
   // ---------- time ----------
@@ -76,10 +89,19 @@
         time: { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" },
         short: { hour: "2-digit", minute: "2-digit", hourCycle: "h23" },
         date: { weekday: "long", day: "numeric", month: "long", year: "numeric" },
+        full: { hour: "2-digit", minute: "2-digit", day: "2-digit", month: "2-digit", year: "numeric",
+          hourCycle: "h23" },
       }[kind];
       fmt[key] = new Intl.DateTimeFormat("vi-VN", { timeZone: zone(), ...options });
     }
     return fmt[key];
+  }
+
+  function fullTime(ms) {
+    // "HH:mm dd/MM/yyyy" in the board's time zone, whatever order the locale puts the parts in.
+    const part = {};
+    formatter("full").formatToParts(ms).forEach((p) => { part[p.type] = p.value; });
+    return part.hour + ":" + part.minute + " " + part.day + "/" + part.month + "/" + part.year;
   }
 
   function measureSkew(response, sentAt, receivedAt) {
@@ -143,10 +165,14 @@
   function unenrol() {
     // The token was revoked (401): forget it and ask for a new code.
     if (state.streamAbort) state.streamAbort.abort();
-    [K.token, K.publicKey, K.device, K.manifest, K.etag, K.lastEvent, K.plays, K.outbox].forEach((k) => store.del(k));
+    [K.token, K.publicKey, K.device, K.manifest, K.etag, K.lastEvent, K.plays, K.outbox, K.alerts, K.alertStates]
+      .forEach((k) => store.del(k));
     state.token = state.publicKey = state.device = state.manifest = state.etag = null;
     state.verifyKey = null;
     state.plays = {};
+    state.alerts = [];
+    state.alertStates = {}; // alert ids belong to this device's enrolment: another device must not inherit them
+    showAlerts();
     state.timers.forEach(clearInterval);
     state.timers = [];
     showEnrol("Thiết bị cần đăng ký lại. Vui lòng nhập mã đăng ký mới.");
@@ -384,7 +410,7 @@
         element.autoplay = true;
         element.loop = true;
         element.playsInline = true;
-        element.muted = state.volume === 0;
+        element.muted = state.volume === 0 || state.alertShown !== null;
         element.volume = effectiveVolume() / 100;
       } else {
         element.alt = item.title || "";
@@ -400,6 +426,7 @@
     if (item.kind === "audio" && item.sha256) {
       const audio = document.createElement("audio");
       audio.autoplay = true;
+      audio.muted = state.alertShown !== null;
       audio.volume = effectiveVolume() / 100;
       content.appendChild(audio);
       mediaUrl({ sha256: item.sha256, url: item.url }).then((url) => {
@@ -417,8 +444,10 @@
   }
 
   function applyVolume() {
+    const silent = state.alertShown !== null; // nothing under an alert overlay may be heard
     document.querySelectorAll("#content video, #content audio").forEach((el) => {
       el.volume = Math.max(0, Math.min(1, effectiveVolume() / 100));
+      el.muted = silent || (el.tagName === "VIDEO" && state.volume === 0);
     });
   }
 
@@ -535,6 +564,134 @@
     });
   }
 
+  // ---------- emergency alerts (§4.1): a full-screen overlay until the alert expires or is cancelled ----------
+  // The alerts in force form a stack: the newest is shown, the others wait underneath until it goes. Each alert
+  // is acknowledged once (sent at once) and reported "played" once it is on screen; both facts are kept, so a
+  // reload or a replayed event never reports it again.
+  const DRILL = new Set(["Exercise", "Test"]);
+  const SEVERITY = { Extreme: "Đặc biệt nghiêm trọng", Severe: "Nghiêm trọng", Moderate: "Trung bình", Minor: "Nhẹ" };
+  const URGENCY = { Immediate: "Khẩn cấp ngay", Expected: "Sắp xảy ra", Future: "Có thể xảy ra", Past: "Đã qua" };
+  const plain = (value) => (typeof value === "string" ? value.trim() : "");
+  const alertKey = (id) => String(id);
+  const validAlertId = (id) => (typeof id === "number" && Number.isFinite(id)) || (typeof id === "string" && id !== "");
+
+  function saveAlerts() {
+    store.set(K.alerts, JSON.stringify(state.alerts));
+    store.set(K.alertStates, JSON.stringify(state.alertStates));
+  }
+
+  function alertMemory(key, until) {
+    const entry = state.alertStates[key] || (state.alertStates[key] = { until });
+    entry.until = Math.max(entry.until || 0, until || 0);
+    return entry;
+  }
+
+  function reportAlert(entry, stateName) {
+    // One record per alert and state, ever: {"seq", "type": "alert", "alert": <id as sent>, "state", "at"}.
+    const memory = alertMemory(entry.id, entry.until);
+    if (memory[stateName]) return false;
+    memory[stateName] = true;
+    queueRecord({ type: "alert", alert: entry.alert.id, state: stateName, at: iso(now()) });
+    return true;
+  }
+
+  function forgetAlert(id) {
+    // Cancelled, or replaced by a newer alert: off the stack, and never shown again if it comes back.
+    const key = alertKey(id);
+    state.alerts = state.alerts.filter((a) => a.id !== key);
+    alertMemory(key, now()).gone = true;
+  }
+
+  function receiveAlert(event) {
+    const alert = event.alert;
+    if (!alert || typeof alert !== "object" || !validAlertId(alert.id)) return;
+    const key = alertKey(alert.id);
+    let until = Date.parse(alert.expires);
+    if (Number.isNaN(until)) until = Date.parse(event.expires);
+    if (Number.isNaN(until) || until <= now()) return; // expired: neither shown nor acknowledged
+    // Acknowledged, cancelled or replaced already (a replay, a reload): drop it.
+    if (state.alertStates[key] || state.alerts.some((a) => a.id === key)) return;
+    (Array.isArray(alert.replaces) ? alert.replaces : []).filter(validAlertId).forEach(forgetAlert);
+    const entry = { id: key, eventId: typeof event.id === "number" ? event.id : 0, until, alert };
+    state.alerts.push(entry);
+    state.alerts.sort((a, b) => a.eventId - b.eventId); // the newest event on top
+    reportAlert(entry, "acknowledged");
+    saveAlerts();
+    flushReports(); // at once, not at the next report interval
+  }
+
+  function cancelAlert(event) {
+    const alert = event.alert;
+    if (!alert || typeof alert !== "object" || !validAlertId(alert.id)) return;
+    forgetAlert(alert.id);
+    saveAlerts();
+  }
+
+  function pruneAlertMemory(at) {
+    let changed = false;
+    for (const key of Object.keys(state.alertStates)) {
+      if ((state.alertStates[key].until || 0) + ALERT_MEMORY_MS < at) {
+        delete state.alertStates[key];
+        changed = true;
+      }
+    }
+    if (changed) saveAlerts();
+  }
+
+  function renderAlert(entry) {
+    const a = entry.alert;
+    const overlay = $("alert");
+    const severe = a.severity === "Extreme" || a.severity === "Severe";
+    const drill = DRILL.has(a.status);
+    overlay.className = "alert " + (severe ? "alert-severe" : "alert-warning") + (drill ? " alert-is-drill" : "");
+    overlay.lang = plain(a.language) || "vi";
+    $("alert-drill").hidden = !drill;
+    const fill = (id, value) => { $(id).textContent = value; $(id).hidden = value === ""; };
+    const headline = plain(a.headline) || plain(a.event) || "Cảnh báo khẩn cấp";
+    fill("alert-event", plain(a.event) !== headline ? plain(a.event) : "");
+    fill("alert-headline", headline);
+    const level = [];
+    if (SEVERITY[a.severity]) level.push("Mức độ: " + SEVERITY[a.severity]);
+    if (URGENCY[a.urgency]) level.push(URGENCY[a.urgency]);
+    fill("alert-level", level.join(" · "));
+    fill("alert-description", plain(a.description));
+    fill("alert-instruction", plain(a.instruction));
+    const onset = Date.parse(a.onset);
+    fill("alert-time", (onset > now() ? "Bắt đầu từ " + fullTime(onset) + " · " : "")
+      + "Hiệu lực đến " + fullTime(entry.until));
+    fill("alert-sender", plain(a.sender_name) ? "Cơ quan phát tin: " + plain(a.sender_name) : "");
+  }
+
+  function showAlerts() {
+    // Drop what expired, show the newest alert in force (or nothing), and report it played once shown.
+    const at = now();
+    const count = state.alerts.length;
+    state.alerts = state.alerts.filter((a) => a.until > at);
+    let changed = state.alerts.length !== count;
+    const top = state.alerts.length ? state.alerts[state.alerts.length - 1] : null;
+    const overlay = $("alert");
+    if (!top) {
+      if (state.alertShown !== null || !overlay.hidden) {
+        overlay.hidden = true;
+        state.alertShown = null;
+        applyVolume();
+      }
+    } else {
+      if (state.alertShown !== top.id) {
+        renderAlert(top);
+        overlay.hidden = false;
+        state.alertShown = top.id;
+        applyVolume();
+        overlay.focus();
+      }
+      const others = state.alerts.length - 1;
+      $("alert-more").hidden = others === 0;
+      $("alert-more").textContent = others ? "Còn " + others + " cảnh báo khác đang có hiệu lực" : "";
+      if (reportAlert(top, "played")) changed = true;
+    }
+    if (changed) saveAlerts();
+  }
+
   // ---------- push events (SSE over fetch, since EventSource cannot send Authorization) ----------
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -614,9 +771,15 @@
     const code = state.device && state.device.code;
     if (event.device !== "*" && event.device !== code) return;
     if (!event.expires || Date.parse(event.expires) <= now()) return;
-    if (typeof event.id !== "number" || event.id <= state.lastEventId) return;
-    state.lastEventId = event.id;
-    store.set(K.lastEvent, String(event.id));
+    if (typeof event.id !== "number") return;
+    // Alerts are told apart by their alert id (receiveAlert drops one already handled, a cancel is harmless twice),
+    // so that an alert the server holds back for a board that missed it is taken even when a later event came first.
+    const idempotent = event.type === "alert" || event.type === "alert_cancel";
+    if (event.id <= state.lastEventId && !idempotent) return;
+    if (event.id > state.lastEventId) {
+      state.lastEventId = event.id;
+      store.set(K.lastEvent, String(event.id));
+    }
     act(event);
   }
 
@@ -653,6 +816,12 @@
       case "volume":
         if (typeof event.volume === "number") { state.volume = Math.max(0, Math.min(100, event.volume)); applyVolume(); }
         break;
+      case "alert":
+        receiveAlert(event);
+        break;
+      case "alert_cancel":
+        cancelAlert(event);
+        break;
       case "reboot":
         heartbeat();
         flushReports().finally(() => location.reload());
@@ -667,15 +836,19 @@
   function tick() {
     if (!state.token) return;
     const at = now();
+    showAlerts();
     const shown = decide(at);
     const key = shown ? shown.key : "idle";
     if (key !== state.shownKey) {
       state.shownKey = key;
       render(shown);
     }
-    state.currentItem = shown ? shown.occurrence + "/" + shown.itemId : "";
+    // The schedule goes on under an alert overlay (to resume where it would be now), but nothing under it is
+    // seen: no proof of play for it meanwhile.
+    const alerting = state.alertShown !== null;
+    state.currentItem = alerting ? "alert/" + state.alertShown : shown ? shown.occurrence + "/" + shown.itemId : "";
     renderChrome(at);
-    trackPlays(shown, at);
+    trackPlays(alerting ? null : shown, at);
   }
 
   function start() {
@@ -685,6 +858,7 @@
     $("status").hidden = false;
     state.shownKey = null;
     loadStoredManifest();
+    pruneAlertMemory(now());
     tick();
     fetchManifest();
     eventLoop();
