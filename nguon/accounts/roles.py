@@ -24,6 +24,8 @@ class Capability(models.TextChoices):
     MANAGE_LEXICON = "manage_lexicon", _("Edit the pronunciation dictionary")
     MANAGE_DEVICES = "manage_devices", _("Register, enrol and configure devices")
     OPERATE_DEVICES = "operate_devices", _("Schedule programmes and send commands to devices")
+    ISSUE_ALERTS = "issue_alerts", _("Compose and import emergency alerts")
+    APPROVE_ALERTS = "approve_alerts", _("Approve, issue and cancel emergency alerts")
 
 
 ALL_ROLES = frozenset(Role)
@@ -39,6 +41,8 @@ CAPABILITIES: dict[Capability, frozenset[Role]] = {
     Capability.MANAGE_LEXICON: frozenset({Role.ADMIN, Role.EDITOR, Role.APPROVER}),
     Capability.MANAGE_DEVICES: frozenset({Role.ADMIN, Role.TECHNICIAN}),
     Capability.OPERATE_DEVICES: frozenset({Role.OPERATOR, Role.APPROVER}),
+    Capability.ISSUE_ALERTS: frozenset({Role.EDITOR, Role.APPROVER, Role.OPERATOR}),
+    Capability.APPROVE_ALERTS: frozenset({Role.APPROVER}),
 }
 
 # Roles whose holders must pass a TOTP check at every sign-in.

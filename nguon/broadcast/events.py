@@ -19,6 +19,9 @@ from nguon.lib.signing import canonical, unb64
 INTERNAL_TYPES = frozenset({"revoke"})
 # Events without an expiry (manifest changes) stop mattering once a reconnecting device refetches its manifest.
 DEFAULT_TTL = timedelta(minutes=10)
+# Kept by the gateway until they expire, and replayed to a device that reconnects (with or without Last-Event-ID)
+# unless it acknowledged them: an alert must reach a device that was offline when it went out.
+STICKY_TYPES = frozenset({"alert", "alert_cancel"})
 KEEPALIVE = b": keep-alive\n\n"
 CONNECTED = b": connected\n\n"
 FIELDS = ("id", "type", "device_ids", "body", "created_at", "expires_at")
@@ -67,6 +70,17 @@ class DeviceEvent:
     def expired(self, now: datetime) -> bool:
         return self.expires <= now
 
+    @property
+    def sticky(self) -> bool:
+        return self.type in STICKY_TYPES
+
+    @property
+    def ack_key(self) -> int | None:
+        """The alert an `alert` event carries (devices acknowledge it by this id)."""
+        alert = self.body.get("alert") if self.type == "alert" else None
+        value = alert.get("id") if isinstance(alert, dict) else None
+        return value if isinstance(value, int) else None
+
     def hashes(self) -> set[str]:
         """Media this event names (a `play` item): the device may download them as if its manifest named them."""
         return collect_hashes(self.body)
@@ -106,6 +120,22 @@ def since(moment: datetime, limit: int = 1000) -> list[DeviceEvent]:
     """The latest outbox rows created after `moment`, oldest first (one query): replay material at start-up."""
     rows = PushEvent.objects.filter(created_at__gt=moment).order_by("-id").values(*FIELDS)[:limit]
     return [DeviceEvent.from_row(row) for row in reversed(rows)]
+
+
+def unexpired_sticky(now: datetime, limit: int = 1000) -> list[DeviceEvent]:
+    """Sticky events (alerts) that have not expired, oldest first: the gateway holds them from start-up."""
+    rows = (
+        PushEvent.objects.filter(type__in=STICKY_TYPES, expires_at__gt=now).order_by("-id").values(*FIELDS)[:limit]
+    )
+    return [DeviceEvent.from_row(row) for row in reversed(rows)]
+
+
+# Hooks the alerts app fills in (broadcast does not import it):
+# - ACKNOWLEDGED: callables returning (alert id, device id) pairs already acknowledged, read at gateway start-up;
+# - ON_SENT: event type → callable(event id, ack key, device ids, at) run in the gateway's writer thread once the
+#   event is queued on those devices' streams.
+ACKNOWLEDGED: list = []
+ON_SENT: dict = {}
 
 
 def latest_id() -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -172,6 +173,31 @@ def _fault(record: dict, now: datetime) -> dict:
 _CHECKS = {"heartbeat": _heartbeat, "play": _play, "log": _log, "fault": _fault}
 
 
+@dataclass(frozen=True)
+class RecordType:
+    """A report record type another app adds (alerts): how to check it, the model that stores it (unique on device
+    and seq), how to build its row, and what to do with the new rows inside the same transaction."""
+
+    check: Callable[[dict, datetime], dict]
+    model: type
+    row: Callable[[int, dict, datetime], object]  # (device id, checked record, received at) → unsaved instance
+    stored: Callable[[list], None] = lambda rows: None
+
+
+EXTRA_TYPES: dict[str, RecordType] = {}
+
+
+def register(kind: str, record_type: RecordType) -> None:
+    EXTRA_TYPES[kind] = record_type
+
+
+def _check_for(kind):
+    if not isinstance(kind, str):
+        return None
+    extra = EXTRA_TYPES.get(kind)
+    return extra.check if extra is not None else _CHECKS.get(kind)
+
+
 def parse(body: bytes, *, device_id: int, now: datetime) -> Batch:
     """Check a batch body; refuse it whole (BatchError) or split its records into accepted and rejected."""
     if len(body) > MAX_BATCH_BYTES:
@@ -195,7 +221,7 @@ def parse(body: bytes, *, device_id: int, now: datetime) -> Batch:
             continue
         seen.add(seq)
         kind = record.get("type")
-        check = _CHECKS.get(kind) if isinstance(kind, str) else None
+        check = _check_for(kind)
         try:
             if check is None:
                 raise _Reject("unknown_type")
@@ -217,14 +243,17 @@ def _stored_seqs(batches: list[Batch]) -> set[tuple[int, int]]:
     if not condition:
         return set()
     found: set[tuple[int, int]] = set()
-    for model in (Heartbeat, PlayRecord, DeviceLog):
+    for model in (Heartbeat, PlayRecord, DeviceLog, *(t.model for t in EXTRA_TYPES.values())):
         found.update(model.objects.filter(condition).values_list("device_id", "seq"))
     return found
 
 
 def _rows(batch: Batch, record: dict, slots: set[int], out: dict[type, list]) -> None:
     device_id, received_at, kind = batch.device_id, batch.received_at, record["type"]
-    if kind == "heartbeat":
+    extra = EXTRA_TYPES.get(kind)
+    if extra is not None:
+        out.setdefault(extra.model, []).append(extra.row(device_id, record, received_at))
+    elif kind == "heartbeat":
         fields = {k: record[k] for k in ("at", "current_item", "temperature", *_INT_RANGES)}
         out[Heartbeat].append(Heartbeat(device_id=device_id, seq=record["seq"], received_at=received_at, **fields))
     elif kind == "play":
@@ -314,6 +343,9 @@ def ingest(batches: list[Batch]) -> None:
         for model, objects in rows.items():
             if objects:
                 model.objects.bulk_create(objects, ignore_conflicts=model is not DeviceFault)
+        for extra in EXTRA_TYPES.values():
+            if rows.get(extra.model):
+                extra.stored(rows[extra.model])
         _update_devices(live, devices, newest)
     for batch, (stored_count, duplicates) in zip(batches, counts, strict=True):
         batch.stored, batch.duplicates = stored_count, duplicates

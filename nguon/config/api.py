@@ -66,6 +66,7 @@ def _http_error(request, exc: HttpError):
 
 
 from nguon.accounts.api import router as accounts_router  # noqa: E402
+from nguon.alerts.api import router as alerts_router  # noqa: E402
 from nguon.audit.api import router as audit_router  # noqa: E402
 from nguon.broadcast.api import router as broadcast_router  # noqa: E402
 from nguon.content.api import router as content_router  # noqa: E402
@@ -76,3 +77,4 @@ api.add_router("/v1/accounts", accounts_router)
 api.add_router("/v1/audit", audit_router)
 api.add_router("/v1/bulletins", content_router)
 api.add_router("/v1/devices", broadcast_router)
+api.add_router("/v1/alerts", alerts_router)

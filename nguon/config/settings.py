@@ -50,6 +50,13 @@ try:
     ICECAST_SOURCE_PASSWORD = env_str("NGUON_ICECAST_SOURCE_PASSWORD", "")
     # How long saving a relay item waits for its stream to answer (0: do not check).
     STREAM_CHECK_SECONDS = env_int("NGUON_STREAM_CHECK_SECONDS", 3, minimum=0, maximum=30)
+    # Emergency alerts: the attention tone before each reading (empty: a generated two-tone signal), its length,
+    # and how many times loudspeakers read the message unless the alert says otherwise.
+    ALERT_TONE = env_str("NGUON_ALERT_TONE", "")
+    ALERT_TONE_SECONDS = env_int("NGUON_ALERT_TONE_SECONDS", 3, minimum=1, maximum=15)
+    ALERT_REPEAT = env_int("NGUON_ALERT_REPEAT", 2, minimum=1, maximum=5)
+    # The CAP <sender> of alerts composed here.
+    ALERT_SENDER = env_str("NGUON_ALERT_SENDER", "")
 except EnvError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 
@@ -96,6 +103,7 @@ INSTALLED_APPS = [
     "nguon.speech",
     "nguon.content",
     "nguon.broadcast",
+    "nguon.alerts",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from nguon.alerts.cap import MAX_BYTES, VIETNAM_TZ, CapError, parse, to_xml, validate
 
@@ -309,7 +310,10 @@ def test_warnings_carry_a_path_and_a_readable_text():
     (warning,) = result.warnings
     assert warning.path == "alert/info[1]/severity"
     assert warning.params == {"element": "severity", "value": "Red", "replacement": "Unknown"}
-    assert warning.text() == "The severity value Red is not in the standard; Unknown was used."
+    with translation.override("en"):
+        assert warning.text() == "The severity value Red is not in the standard; Unknown was used."
+    with translation.override("vi"):
+        assert warning.text() == "Giá trị Red của severity không có trong tiêu chuẩn; đã dùng Unknown."
     assert "%(" in warning.message  # the msgid keeps its placeholders for translators
 
 

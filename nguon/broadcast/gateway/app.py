@@ -148,14 +148,18 @@ class Gateway:
 
     async def _warm_up(self) -> None:
         def read():
+            now = now_utc()
             last_id = events.latest_id()
-            recent = events.since(now_utc() - events.DEFAULT_TTL)
-            return last_id, recent, device_auth.active_tokens()
+            recent = {e.id: e for e in events.unexpired_sticky(now)}
+            recent.update((e.id, e) for e in events.since(now - events.DEFAULT_TTL))
+            acked = [pair for loader in events.ACKNOWLEDGED for pair in loader()]
+            return last_id, [recent[i] for i in sorted(recent)], acked, device_auth.active_tokens()
 
-        self._last_id, recent, tokens = await db.run(read)
+        self._last_id, recent, acked, tokens = await db.run(read)
         for event in recent:
             if not event.internal:
                 self.hub.remember(event)
+        self.hub.note_acks(acked)
         self.tokens.preload(tokens)
         self.intake.start()
         self._tasks = [asyncio.create_task(self._poll_outbox()), asyncio.create_task(self._keepalive())]
@@ -215,13 +219,21 @@ class Gateway:
                 await self.manifests.changed(event.device_ids)
             except Exception:  # the old entries are gone already: the devices' fetches load the new ones
                 logger.exception("reloading changed manifests failed")
-        if not event.expired(now_utc()):
-            self.hub.publish(event)
+        now = now_utc()
+        if not event.expired(now):
+            reached = self.hub.publish(event)
+            self._note_sent(event, reached, now)
+
+    def _note_sent(self, event: events.DeviceEvent, device_ids: list[int], now) -> None:
+        hook = events.ON_SENT.get(event.type)
+        if hook is not None and device_ids:
+            self.intake.later(hook, event.id, event.ack_key, device_ids, now)
 
     async def _keepalive(self) -> None:
         while True:
             await asyncio.sleep(KEEPALIVE_SECONDS)
             self.hub.keepalive()
+            self.hub.forget_expired(now_utc())
 
     # Handlers
 
@@ -300,7 +312,10 @@ class Gateway:
         if device is None:
             return await _error(send, "unauthenticated")
         last_id = events.parse_last_event_id(_header(scope, b"last-event-id"))
-        stream = self.hub.open(device, last_id, now_utc())
+        now = now_utc()
+        stream, replayed = self.hub.open(device, last_id, now)
+        for event in replayed:
+            self._note_sent(event, [device.id], now)
         watcher = asyncio.create_task(self._watch_disconnect(receive, stream))
         try:
             await send(_stamped(200, _SSE_HEADERS, None))
@@ -363,4 +378,5 @@ class Gateway:
             return await _error(send, "unavailable", retry_after=BUSY_RETRY_AFTER)
         if batch.device_gone:
             return await _error(send, "unauthenticated")
+        self.hub.note_acks((r["alert"], device.id) for r in batch.records if r["type"] == "alert")
         await _respond(send, 200, orjson.dumps(batch.answer()), _JSON)

@@ -34,24 +34,56 @@ class Hub:
     def __init__(self):
         self._streams: dict[int, set[Stream]] = {}
         self._recent: deque[DeviceEvent] = deque(maxlen=RECENT)
+        self._sticky: dict[int, DeviceEvent] = {}  # alert events by id, until they expire
+        self._acked: set[tuple[int, int]] = set()  # (alert id, device id) acknowledged
 
     @property
     def connected(self) -> int:
         return sum(len(s) for s in self._streams.values())
 
-    def open(self, device: DeviceRef, last_event_id: int | None, now: datetime) -> Stream:
-        """Register a stream and queue what it missed since `last_event_id`.
+    def open(self, device: DeviceRef, last_event_id: int | None, now: datetime) -> tuple[Stream, list[DeviceEvent]]:
+        """Register a stream and queue what it missed since `last_event_id` (returned too).
 
         Registering and replaying happen with no await in between, so an event published meanwhile is neither
         lost nor sent twice.
         """
         stream = Stream(device)
         self._streams.setdefault(device.id, set()).add(stream)
+        replayed = self.missed(device.id, last_event_id, now)
+        for event in replayed:
+            stream.put(event.frame(device.code))
+        return stream, replayed
+
+    def missed(self, device_id: int, last_event_id: int | None, now: datetime) -> list[DeviceEvent]:
+        """What a (re)connecting device should get: recent events after its Last-Event-ID, and the sticky events
+        (alerts) after it, or all of them without one, except alerts it acknowledged."""
+        floor = last_event_id if last_event_id is not None else 0
+        found = {
+            e.id: e
+            for e in self._sticky.values()
+            if e.id > floor and e.is_for(device_id) and not e.expired(now) and not self.acknowledged(e, device_id)
+        }
         if last_event_id is not None:
             for event in self._recent:
-                if event.id > last_event_id and event.is_for(device.id) and not event.expired(now):
-                    stream.put(event.frame(device.code))
-        return stream
+                fresh = event.id > last_event_id and event.id not in found and not event.sticky
+                if fresh and event.is_for(device_id) and not event.expired(now):
+                    found[event.id] = event
+        return [found[i] for i in sorted(found)]
+
+    def acknowledged(self, event: DeviceEvent, device_id: int) -> bool:
+        key = event.ack_key
+        return key is not None and (key, device_id) in self._acked
+
+    def note_acks(self, pairs) -> None:
+        """(alert id, device id) pairs acknowledged (report records, or the database at start-up)."""
+        self._acked.update(pairs)
+
+    def forget_expired(self, now: datetime) -> None:
+        expired = [i for i, e in self._sticky.items() if e.expired(now)]
+        for event_id in expired:
+            key = self._sticky.pop(event_id).ack_key
+            if key is not None and not any(e.ack_key == key for e in self._sticky.values()):
+                self._acked = {pair for pair in self._acked if pair[0] != key}
 
     def close(self, stream: Stream) -> None:
         streams = self._streams.get(stream.device.id)
@@ -66,9 +98,11 @@ class Hub:
 
     def remember(self, event: DeviceEvent) -> None:
         self._recent.append(event)
+        if event.sticky:
+            self._sticky[event.id] = event
 
-    def publish(self, event: DeviceEvent) -> int:
-        """Queue the event's frame on every stream it is for; return how many."""
+    def publish(self, event: DeviceEvent) -> list[int]:
+        """Queue the event's frame on every stream it is for; return the ids of the devices it was queued for."""
         self.remember(event)
         if event.device_ids is None:
             targets = [s for streams in self._streams.values() for s in streams]
@@ -76,7 +110,7 @@ class Hub:
             targets = [s for i in event.device_ids for s in self._streams.get(i, ())]
         for stream in targets:
             stream.put(event.frame(stream.device.code))
-        return len(targets)
+        return [s.device.id for s in targets]
 
     def disconnect(self, device_ids) -> None:
         """End the streams of these devices (None: all), e.g. when their tokens are revoked."""

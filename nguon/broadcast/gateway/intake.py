@@ -11,6 +11,8 @@ import logging
 import queue
 import threading
 
+from django.db import transaction
+
 from nguon.broadcast import reports
 from nguon.broadcast.gateway.db import prepare_connections
 
@@ -57,14 +59,27 @@ class Intake:
             await asyncio.to_thread(self._thread.join, timeout)
             self._thread = None
 
+    def later(self, function, *args) -> None:
+        """Run `function(*args)` in the writer thread, in a transaction of its own, without waiting for it: small
+        writes the gateway makes (alert dispatch states) queue behind the reports instead of racing them."""
+        self._queue.put(_Job(function, args))
+
     def _run(self) -> None:
         stopping = False
         while not stopping:
             first = self._queue.get()
             if first is _STOP:
                 return
-            group, records = [first], len(first[0].records)
-            while records < self.group_records:
+            group, jobs, records = [], [], 0
+            item = first
+            while True:
+                if isinstance(item, _Job):
+                    jobs.append(item)
+                else:
+                    group.append(item)
+                    records += len(item[0].records)
+                if records >= self.group_records:
+                    break
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
@@ -72,9 +87,10 @@ class Intake:
                 if item is _STOP:
                     stopping = True
                     break
-                group.append(item)
-                records += len(item[0].records)
-            self._write(group)
+            if group:
+                self._write(group)
+            for job in jobs:
+                job.run()
 
     def _write(self, group: list) -> None:
         prepare_connections()
@@ -96,6 +112,21 @@ class Intake:
             logger.exception("report batch of device %s could not be stored", batch.device_id)
             return IntakeFailed(str(exc))
         return None
+
+
+class _Job:
+    __slots__ = ("function", "args")
+
+    def __init__(self, function, args):
+        self.function, self.args = function, args
+
+    def run(self) -> None:
+        prepare_connections()
+        try:
+            with transaction.atomic():
+                self.function(*self.args)
+        except Exception:
+            logger.exception("gateway job %s failed", getattr(self.function, "__name__", self.function))
 
 
 def _settle(done: asyncio.Future, failure: Exception | None) -> None:

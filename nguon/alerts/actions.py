@@ -1,0 +1,375 @@
+"""Alerts: create (composed or imported), approve, issue, reject, cancel. Each action is one transaction with audit.
+
+Approval is the fast path: an approver who composes an alert under a one-person rule issues it with the same click.
+Where a unit's rule asks for two, two different people must approve before anything is sent. Issuing dispatches
+in the same transaction (dispatch rows + push events), so an issued alert is never left unsent, and the gateway
+picks the events up within its poll interval.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from nguon.accounts.access import can, require
+from nguon.accounts.roles import Capability
+from nguon.alerts import delivery
+from nguon.alerts.models import (
+    Alert,
+    AlertApproval,
+    AlertRule,
+    AlertState,
+    AudioState,
+    CapStatus,
+    Category,
+    Certainty,
+    MsgType,
+    Origin,
+    ResponseType,
+    Severity,
+    Urgency,
+)
+from nguon.audit.actions import record_event
+from nguon.core.errors import Conflict, Invalid
+from nguon.lib import geo
+from nguon.units.models import Unit
+
+MAX_POLYGONS = 50
+MAX_CIRCLES = 50
+
+
+def approvals_required(unit: Unit) -> int:
+    """The nearest rule on the unit or above it; one approver when none is set."""
+    codes = unit.path.strip("/").split("/")
+    rules = dict(AlertRule.objects.filter(unit__code__in=codes).values_list("unit__code", "approvals_required"))
+    for code in reversed(codes):
+        if code in rules:
+            return rules[code]
+    return 1
+
+
+def new_identifier(unit: Unit) -> str:
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+def default_sender() -> str:
+    if settings.ALERT_SENDER:
+        return settings.ALERT_SENDER
+    host = settings.PUBLIC_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    return f"canhbao@{host}"
+
+
+def _fail(field: str, message, code: str = "invalid") -> Invalid:
+    return Invalid(message, code=code, fields={field: [message]})
+
+
+def _check_choice(data: dict, field: str, choices, errors: dict) -> None:
+    if data.get(field) not in choices:
+        errors.setdefault(field, []).append(_("Choose one of the listed values."))
+
+
+def check_area(polygons, circles) -> list[str]:
+    """Problems with the shapes, as messages (an empty list: usable)."""
+    problems = []
+    if len(polygons) > MAX_POLYGONS or len(circles) > MAX_CIRCLES:
+        problems.append(_("At most %(n)d polygons and %(n)d circles.") % {"n": MAX_POLYGONS})
+    for index, ring in enumerate(polygons, 1):
+        for code in geo.check_polygon([tuple(p) for p in ring]):
+            problem = AREA_PROBLEMS.get(code, code)
+            problems.append(_("Polygon %(index)d: %(problem)s") % {"index": index, "problem": problem})
+    for index, circle in enumerate(circles, 1):
+        for code in geo.check_circle(tuple(circle)):
+            problem = AREA_PROBLEMS.get(code, code)
+            problems.append(_("Circle %(index)d: %(problem)s") % {"index": index, "problem": problem})
+    return problems
+
+
+AREA_PROBLEMS = {
+    "not_closed": _("the ring is not closed (the last point must repeat the first)"),
+    "too_few_points": _("a polygon needs at least four points, the last repeating the first"),
+    "too_many_points": _("too many points"),
+    "area_too_large": _("the area is far larger than a province"),
+    "radius_too_large": _("the radius is far larger than a province"),
+    "out_of_range": _("a coordinate is outside the valid range"),
+    "self_crossing": _("the edges cross each other"),
+}
+
+
+def validate(data: dict, *, unit: Unit, now: datetime, area_required: bool = True) -> dict:
+    """Check the fields of a new alert; raise Invalid with every problem by field. Returns the cleaned fields."""
+    errors: dict[str, list] = {}
+    for field in ("event", "headline"):
+        if not str(data.get(field) or "").strip():
+            errors.setdefault(field, []).append(_("This field is required."))
+    _check_choice(data, "status", CapStatus.values, errors)
+    _check_choice(data, "msg_type", (MsgType.ALERT, MsgType.UPDATE, MsgType.CANCEL), errors)
+    _check_choice(data, "urgency", Urgency.values, errors)
+    _check_choice(data, "severity", Severity.values, errors)
+    _check_choice(data, "certainty", Certainty.values, errors)
+    categories = list(data.get("categories") or [])
+    if not categories or any(c not in Category.values for c in categories):
+        errors.setdefault("categories", []).append(_("Choose at least one category from the list."))
+    if any(r not in ResponseType.values for r in data.get("response_types") or []):
+        errors.setdefault("response_types", []).append(_("Choose one of the listed values."))
+    expires, onset = data.get("expires"), data.get("onset")
+    if expires is not None and expires <= now:
+        errors.setdefault("expires", []).append(_("The expiry time has already passed."))
+    if expires is not None and onset is not None and onset >= expires:
+        errors.setdefault("onset", []).append(_("The onset must come before the expiry."))
+    repeat = data.get("repeat") or settings.ALERT_REPEAT
+    if not isinstance(repeat, int) or not 1 <= repeat <= 5:
+        errors.setdefault("repeat", []).append(_("Between 1 and 5 times."))
+    units = list(data.get("area_units") or [])
+    outside = [u for u in units if not u.path.startswith(unit.path)]
+    if outside:
+        names = ", ".join(u.name for u in outside)
+        errors.setdefault("area_units", []).append(
+            _("These units are outside %(unit)s: %(names)s") % {"unit": unit.name, "names": names}
+        )
+    polygons, circles = list(data.get("polygons") or []), list(data.get("circles") or [])
+    problems = check_area(polygons, circles)
+    if problems:
+        errors.setdefault("polygons", []).extend(problems)
+    located = units or polygons or circles or data.get("geocodes")
+    if area_required and data.get("msg_type", MsgType.ALERT) != MsgType.CANCEL and not located:
+        errors.setdefault("area_units", []).append(_("Say where: choose units, or draw a polygon or circle."))
+    if errors:
+        raise Invalid(_("The alert has errors; nothing was saved."), code="invalid_alert", fields=errors)
+    return {**data, "repeat": repeat, "area_units": units, "polygons": polygons, "circles": circles}
+
+
+def _replaced(data: dict, unit: Unit) -> Alert | None:
+    target = data.get("replaces")
+    if data.get("msg_type", MsgType.ALERT) == MsgType.ALERT:
+        return None
+    if target is None:
+        if data.get("msg_type") == MsgType.UPDATE:
+            return None  # an update of a message never received here (imports): taken as it is, with a warning
+        raise _fail("replaces", _("A cancellation must name the alert it cancels."), "unknown_reference")
+    if not target.unit.path.startswith(unit.path) and not unit.path.startswith(target.unit.path):
+        raise _fail("replaces", _("That alert belongs to another area."), "unknown_reference")
+    target = Alert.objects.select_for_update().select_related("unit").get(pk=target.pk)
+    if target.state != AlertState.ISSUED:
+        raise Conflict(_("Only an issued alert that is still current can be updated or cancelled."), code="not_current")
+    return target
+
+
+ALERT_FIELDS = (
+    "status", "msg_type", "scope", "source", "note", "language", "categories", "event", "response_types", "urgency",
+    "severity", "certainty", "sender_name", "headline", "description", "instruction", "web", "contact", "event_en",
+    "headline_en", "description_en", "instruction_en", "effective", "onset", "expires", "area_desc", "polygons",
+    "circles", "geocodes", "repeat",
+)  # fmt: skip
+
+
+def do_create_alert(
+    data: dict,
+    *,
+    unit: Unit,
+    acting_user=None,
+    origin: str = Origin.COMPOSED,
+    cap_sender=None,
+    identifier: str = "",
+    sender: str = "",
+    sent: datetime | None = None,
+    references: list[str] | None = None,
+    original_xml: str = "",
+    warnings: list[str] | None = None,
+    issue_now: bool = False,
+    area_required: bool = True,
+) -> Alert:
+    """Save a new alert awaiting approval (and, with `issue_now`, approve it at once where the rule allows)."""
+    if acting_user is not None:
+        require(acting_user, Capability.ISSUE_ALERTS, unit)
+    now = timezone.now()
+    data = {"status": CapStatus.ACTUAL, "msg_type": MsgType.ALERT, **data}
+    data = validate(data, unit=unit, now=now, area_required=area_required)
+    with transaction.atomic():
+        replaces = _replaced(data, unit)
+        fields = {f: data[f] for f in ALERT_FIELDS if data.get(f) is not None}
+        alert = Alert(
+            **fields,
+            unit=unit,
+            identifier=identifier or new_identifier(unit),
+            sender=sender or default_sender(),
+            sent=sent or now,
+            replaces=replaces,
+            references=references if references is not None else ([replaces.reference()] if replaces else []),
+            origin=origin,
+            cap_sender=cap_sender,
+            original_xml=original_xml,
+            import_warnings=[str(w) for w in warnings or []],
+            created_by=acting_user,
+        )
+        if alert.msg_type == MsgType.CANCEL and not alert.headline:
+            alert.headline = replaces.headline
+        try:
+            with transaction.atomic():
+                alert.save()
+        except IntegrityError:
+            raise Conflict(_("An alert with this identifier already exists."), code="duplicate_identifier")
+        alert.area_units.set(data["area_units"])
+        record_event(
+            "alerts.created",
+            actor=acting_user,
+            obj=alert,
+            unit=unit,
+            changes={"identifier": alert.identifier, "status": alert.status, "msg_type": alert.msg_type,
+                     "headline": alert.headline, "origin": origin},
+        )  # fmt: skip
+        if alert.msg_type != MsgType.CANCEL and settings.SPEECH_AUTO_RENDER:
+            transaction.on_commit(lambda: request_audio(alert.pk))
+        if issue_now and acting_user is not None and can(acting_user, Capability.APPROVE_ALERTS, unit):
+            _approve(alert, acting_user, now)
+    alert.refresh_from_db()
+    return alert
+
+
+def request_audio(alert_id: int) -> None:
+    """Ask the speech pipeline for the message (cached by text); compose the alert sound when it is ready."""
+    from nguon.alerts.audio import spoken_text
+    from nguon.alerts.tasks import compose_audio
+    from nguon.speech.actions import request_render
+    from nguon.speech.engines import SpeechError
+    from nguon.speech.models import RenderStatus
+
+    alert = Alert.objects.select_related("unit").get(pk=alert_id)
+    try:
+        speech = request_render(spoken_text(alert), unit=alert.unit)
+    except (Invalid, SpeechError) as exc:
+        Alert.objects.filter(pk=alert_id).update(audio_state=AudioState.FAILED, audio_error=str(exc))
+        return
+    Alert.objects.filter(pk=alert_id).update(speech=speech, audio_state=AudioState.RENDERING)
+    if speech.status == RenderStatus.DONE:
+        compose_audio(alert_id)
+
+
+def do_approve(alert: Alert, *, acting_user) -> Alert:
+    require(acting_user, Capability.APPROVE_ALERTS, alert.unit)
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().select_related("unit").get(pk=alert.pk)
+        _approve(alert, acting_user, timezone.now())
+    alert.refresh_from_db()
+    return alert
+
+
+def _approve(alert: Alert, user, now) -> None:
+    if alert.state != AlertState.PENDING:
+        raise Conflict(_("This alert is not awaiting approval."), code="not_pending")
+    if alert.is_expired(now):
+        raise Invalid(_("The expiry time has already passed: this alert can no longer be issued."), code="expired")
+    if AlertApproval.objects.filter(alert=alert, user=user).exists():
+        raise Conflict(
+            _("You have approved this alert already; the rule asks for another person."), code="already_approved"
+        )
+    AlertApproval.objects.create(alert=alert, user=user, at=now)
+    given = AlertApproval.objects.filter(alert=alert).count()
+    needed = approvals_required(alert.unit)
+    record_event(
+        "alerts.approved", actor=user, obj=alert, unit=alert.unit, changes={"approvals": given, "required": needed}
+    )
+    if given >= needed:
+        _issue(alert, user, now)
+
+
+def _issue(alert: Alert, user, now) -> None:
+    alert.state, alert.issued_at = AlertState.ISSUED, now
+    alert.save(update_fields=["state", "issued_at"])
+    previous = alert.replaces
+    if previous is not None and previous.state == AlertState.ISSUED:
+        previous.state = AlertState.CANCELLED if alert.msg_type == MsgType.CANCEL else AlertState.SUPERSEDED
+        previous.closed_at = now
+        previous.save(update_fields=["state", "closed_at"])
+        delivery.retract(previous)
+    events = delivery.dispatch(alert, now=now) if alert.msg_type != MsgType.CANCEL else []
+    if alert.msg_type == MsgType.CANCEL:
+        alert.closed_at = now
+        alert.save(update_fields=["closed_at"])
+    record_event(
+        "alerts.issued",
+        actor=user,
+        obj=alert,
+        unit=alert.unit,
+        changes={"devices": alert.dispatches.count(), "events": [e.pk for e in events],
+                 "replaces": previous.pk if previous else None},
+    )  # fmt: skip
+
+
+def do_reject(alert: Alert, *, acting_user, comment: str = "") -> Alert:
+    require(acting_user, Capability.APPROVE_ALERTS, alert.unit)
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(pk=alert.pk)
+        if alert.state != AlertState.PENDING:
+            raise Conflict(_("This alert is not awaiting approval."), code="not_pending")
+        alert.state, alert.closed_at = AlertState.REJECTED, timezone.now()
+        alert.save(update_fields=["state", "closed_at"])
+        record_event("alerts.rejected", actor=acting_user, obj=alert, unit=alert.unit, changes={"comment": comment})
+    return alert
+
+
+def do_cancel(alert: Alert, *, acting_user, note: str = "") -> Alert:
+    """Issue a Cancel for a current alert at once: stopping an alert is never held back by a second approval."""
+    require(acting_user, Capability.APPROVE_ALERTS, alert.unit)
+    with transaction.atomic():
+        cancel = do_create_alert(
+            {
+                "msg_type": MsgType.CANCEL,
+                "status": alert.status,
+                "replaces": alert,
+                "note": note,
+                "event": alert.event,
+                "headline": alert.headline,
+                "categories": alert.categories,
+                "urgency": alert.urgency,
+                "severity": alert.severity,
+                "certainty": alert.certainty,
+                "area_units": list(alert.area_units.all()),
+                "polygons": alert.polygons,
+                "circles": alert.circles,
+                "area_desc": alert.area_desc,
+                "sender_name": alert.sender_name,
+                "language": alert.language,
+            },
+            unit=alert.unit,
+            acting_user=acting_user,
+        )
+        cancel = Alert.objects.select_for_update().select_related("unit", "replaces").get(pk=cancel.pk)
+        now = timezone.now()
+        AlertApproval.objects.create(alert=cancel, user=acting_user, at=now)
+        _issue(cancel, acting_user, now)
+    cancel.refresh_from_db()
+    return cancel
+
+
+def on_audio_ready(alert_id: int) -> None:
+    """The alert's sound is stored: loudspeakers of an issued alert that were waiting for it get it now."""
+    alert = Alert.objects.get(pk=alert_id)
+    if alert.state == AlertState.ISSUED:
+        delivery.send_audio(alert)
+
+
+def do_add_sender(*, name: str, cap_sender: str, unit: Unit, acting_user=None) -> tuple:
+    """Register a trusted CAP sender; returns (sender, token). The token is shown once and stored hashed."""
+    import secrets
+
+    from nguon.alerts.models import AlertSender
+    from nguon.broadcast.actions import token_hash
+
+    if acting_user is not None:
+        require(acting_user, Capability.MANAGE_UNITS, unit)
+    if not cap_sender.strip() or any(c in cap_sender for c in " ,<&"):
+        raise _fail("cap_sender", _("A CAP sender has no spaces, commas, < or &."))
+    token = "ncap_" + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        if AlertSender.objects.filter(cap_sender=cap_sender).exists():
+            raise Conflict(_("This CAP sender is registered already."), code="duplicate_sender")
+        sender = AlertSender.objects.create(name=name, cap_sender=cap_sender, unit=unit, token_hash=token_hash(token))
+        record_event(
+            "alerts.sender_added", actor=acting_user, obj=sender, unit=unit, changes={"cap_sender": cap_sender}
+        )
+    return sender, token

@@ -1,0 +1,182 @@
+"""The alerts API (/api/v1/alerts): staff list, compose, approve, cancel, follow delivery, export CAP; and the
+CAP intake trusted senders POST to (`/api/v1/alerts/cap`, bearer token of an AlertSender, no session)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema, Status
+from ninja.security import HttpBearer
+
+from nguon.accounts.access import get_unit_for_user, scope_to_user
+from nguon.accounts.roles import Capability
+from nguon.alerts import actions, delivery, export, importer
+from nguon.alerts.models import Alert, AlertSender, Origin
+from nguon.core.schemas import ERRORS
+from nguon.units.models import Unit
+
+router = Router(tags=["alerts"])
+MAX_CAP_BYTES = 2 * 1024 * 1024
+CAP_TYPE = "application/cap+xml"
+
+
+class SenderToken(HttpBearer):
+    """`Authorization: Bearer ncap_…` of a trusted sender; `request.auth` is the AlertSender."""
+
+    def authenticate(self, request, token: str) -> AlertSender | None:
+        from nguon.broadcast.actions import token_hash
+
+        return AlertSender.objects.select_related("unit").filter(token_hash=token_hash(token), is_active=True).first()
+
+
+class AlertOut(Schema):
+    id: int
+    identifier: str
+    sender: str
+    sent: datetime
+    status: str
+    msg_type: str
+    state: str
+    unit_code: str = Field(..., alias="unit.code")
+    event: str
+    urgency: str
+    severity: str
+    certainty: str
+    headline: str
+    description: str
+    instruction: str
+    onset: datetime | None
+    expires: datetime | None
+    area_desc: str
+    polygons: list
+    circles: list
+    replaces_id: int | None
+    audio_state: str
+    issued_at: datetime | None
+    import_warnings: list[str]
+
+
+class AlertIn(Schema):
+    unit: str = Field(..., description="Official code of the issuing unit")
+    status: str = "Actual"
+    msg_type: str = "Alert"
+    replaces: int | None = None
+    event: str
+    categories: list[str]
+    response_types: list[str] = []
+    urgency: str
+    severity: str
+    certainty: str
+    headline: str
+    description: str = ""
+    instruction: str = ""
+    headline_en: str = ""
+    description_en: str = ""
+    instruction_en: str = ""
+    onset: datetime | None = None
+    expires: datetime
+    area_desc: str = ""
+    area_units: list[str] = Field([], description="Official codes of the units in the area")
+    polygons: list[list[list[float]]] = []
+    circles: list[list[float]] = []
+    repeat: int | None = None
+    issue_now: bool = False
+
+
+class NoteIn(Schema):
+    note: str = ""
+
+
+class DeliveryOut(Schema):
+    total: int
+    by_state: dict[str, int]
+    by_unit: list[dict]
+
+
+def _alerts(request):
+    return scope_to_user(Alert.objects.select_related("unit"), request.user)
+
+
+def _alert(request, alert_id: int) -> Alert:
+    return get_object_or_404(_alerts(request), pk=alert_id)
+
+
+@router.get("", response=list[AlertOut])
+def list_alerts(request, state: str | None = None, limit: int = 100):
+    alerts = _alerts(request)
+    if state:
+        alerts = alerts.filter(state=state)
+    return list(alerts[: max(1, min(limit, 500))])
+
+
+@router.post("", response={201: AlertOut, **ERRORS})
+def create_alert(request, payload: AlertIn):
+    unit = get_unit_for_user(request.user, payload.unit, Capability.ISSUE_ALERTS)
+    data = payload.dict(exclude={"unit", "issue_now", "replaces", "area_units"})
+    data["area_units"] = list(Unit.objects.filter(code__in=payload.area_units))
+    if len(data["area_units"]) != len(set(payload.area_units)):
+        from nguon.core.errors import Invalid
+
+        raise Invalid(code="unknown_unit", fields={"area_units": ["unknown unit code"]})
+    if payload.replaces is not None:
+        data["replaces"] = _alert(request, payload.replaces)
+    alert = actions.do_create_alert(data, unit=unit, acting_user=request.user, issue_now=payload.issue_now)
+    return Status(201, alert)
+
+
+@router.get("/{int:alert_id}", response=AlertOut)
+def get_alert(request, alert_id: int):
+    return _alert(request, alert_id)
+
+
+@router.post("/{int:alert_id}/approve", response={200: AlertOut, **ERRORS})
+def approve(request, alert_id: int):
+    return actions.do_approve(_alert(request, alert_id), acting_user=request.user)
+
+
+@router.post("/{int:alert_id}/reject", response={200: AlertOut, **ERRORS})
+def reject(request, alert_id: int, payload: NoteIn):
+    return actions.do_reject(_alert(request, alert_id), acting_user=request.user, comment=payload.note)
+
+
+@router.post("/{int:alert_id}/cancel", response={201: AlertOut, **ERRORS})
+def cancel(request, alert_id: int, payload: NoteIn):
+    return Status(201, actions.do_cancel(_alert(request, alert_id), acting_user=request.user, note=payload.note))
+
+
+@router.get("/{int:alert_id}/delivery", response=DeliveryOut)
+def delivery_counts(request, alert_id: int):
+    found = delivery.counts(_alert(request, alert_id))
+    units = [{"code": code, "name": name, **states} for (code, name), states in found["by_unit"].items()]
+    return {"total": found["total"], "by_state": found["by_state"], "by_unit": units}
+
+
+@router.get("/{int:alert_id}/cap", openapi_extra={"responses": {200: {"content": {CAP_TYPE: {}}}}})
+def cap_document(request, alert_id: int):
+    return HttpResponse(export.cap_xml(_alert(request, alert_id)), content_type=CAP_TYPE)
+
+
+def _body(request) -> bytes:
+    from nguon.core.errors import Invalid
+
+    body = request.body
+    if len(body) > MAX_CAP_BYTES:
+        raise Invalid(code="too_large", fields={"body": ["at most 2 MiB"]})
+    return body
+
+
+@router.post("/import", response={201: AlertOut, **ERRORS}, summary="Import a CAP 1.2 document (staff)")
+def import_document(request, unit: str):
+    """The request body is the CAP XML; the alert waits for approval at `unit`."""
+    target = get_unit_for_user(request.user, unit, Capability.ISSUE_ALERTS)
+    return Status(201, importer.import_cap(_body(request), unit=target, acting_user=request.user))
+
+
+@router.post("/cap", auth=SenderToken(), response={201: AlertOut, **ERRORS}, summary="CAP intake for trusted senders")
+def receive_cap(request):
+    """A trusted sender (bearer token) POSTs a CAP 1.2 document; it waits for approval at the sender's unit."""
+    sender: AlertSender = request.auth
+    alert = importer.import_cap(_body(request), unit=sender.unit, sender=sender, origin=Origin.HTTP)
+    return Status(201, alert)

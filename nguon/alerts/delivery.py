@@ -1,0 +1,213 @@
+"""Which devices an alert reaches, and sending it to them: dispatch rows, then one signed push event per device kind.
+
+Targets: active devices inside the issuing unit's subtree that are in one of the area's units or whose coordinates
+fall inside one of its polygons or circles. Exercise and Test alerts go only to devices marked for drills; System
+and Draft messages go nowhere. Loudspeakers need the alert's audio: while it renders their rows wait (queued) and
+e-boards are told at once; `send_audio` tells the loudspeakers when the audio is ready.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from nguon.alerts.models import (
+    DRILL_STATUSES,
+    Alert,
+    AlertDispatch,
+    AlertState,
+    AudioState,
+    CapStatus,
+    DispatchState,
+)
+from nguon.broadcast.manifest import MEDIA_PATH
+from nguon.broadcast.models import Device, DeviceKind, PushEvent
+from nguon.broadcast.protocol import iso_ms
+from nguon.lib import geo
+
+# An alert without an expiry stays on the event channel this long (CAP makes `expires` optional).
+DEFAULT_LIFETIME = timedelta(hours=6)
+PLAYABLE = (CapStatus.ACTUAL, *DRILL_STATUSES)
+KM_PER_DEGREE = 111.0  # a little under the true 111.2: the box is only a prefilter and must not be too small
+
+
+def _subtrees(paths) -> Q:
+    condition = Q(pk__in=[])
+    for path in paths:
+        condition |= Q(unit__path__startswith=path)
+    return condition
+
+
+def _shapes_condition(alert: Alert) -> Q:
+    """A bounding-box prefilter in SQL for the polygons and circles; the exact test runs in Python."""
+    condition = Q(pk__in=[])
+    for ring in alert.polygons:
+        lats, lons = [p[0] for p in ring], [p[1] for p in ring]
+        condition |= Q(latitude__range=(min(lats), max(lats)), longitude__range=(min(lons), max(lons)))
+    for lat, lon, radius in alert.circles:
+        dlat = radius / KM_PER_DEGREE
+        dlon = radius / (KM_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
+        condition |= Q(latitude__range=(lat - dlat, lat + dlat), longitude__range=(lon - dlon, lon + dlon))
+    return condition
+
+
+def _inside_shapes(alert: Alert, lat, lon) -> bool:
+    if lat is None or lon is None:
+        return False
+    return any(geo.point_in_polygon(lat, lon, ring) for ring in alert.polygons) or any(
+        geo.point_in_circle(lat, lon, circle) for circle in alert.circles
+    )
+
+
+def target_devices(alert: Alert) -> list[tuple[int, str]]:
+    """(device id, kind) of every device the alert reaches, in id order."""
+    if alert.status not in PLAYABLE:
+        return []
+    devices = Device.objects.active().filter(unit__path__startswith=alert.unit.path)
+    if alert.status in DRILL_STATUSES:
+        devices = devices.filter(is_drill=True)
+    unit_paths = list(alert.area_units.values_list("path", flat=True))
+    found: dict[int, str] = {}
+    if unit_paths:
+        found.update(devices.filter(_subtrees(unit_paths)).values_list("pk", "kind"))
+    if alert.polygons or alert.circles:
+        for pk, kind, lat, lon in devices.filter(_shapes_condition(alert)).values_list(
+            "pk", "kind", "latitude", "longitude"
+        ):
+            if pk not in found and _inside_shapes(alert, lat, lon):
+                found[pk] = kind
+    return sorted(found.items())
+
+
+def lifetime_end(alert: Alert, now=None):
+    now = now or timezone.now()
+    return alert.expires or max(now, alert.sent) + DEFAULT_LIFETIME
+
+
+def alert_payload(alert: Alert) -> dict:
+    """The `alert` object of the event (protocol §4.1)."""
+    replaces = [alert.replaces_id] if alert.replaces_id else []
+    return {
+        "id": alert.pk,
+        "identifier": alert.identifier,
+        "status": alert.status,
+        "msg_type": alert.msg_type,
+        "replaces": replaces,
+        "event": alert.event,
+        "severity": alert.severity,
+        "urgency": alert.urgency,
+        "certainty": alert.certainty,
+        "headline": alert.headline,
+        "description": alert.description,
+        "instruction": alert.instruction,
+        "sender_name": alert.sender_name,
+        "language": alert.language,
+        "onset": iso_ms(alert.onset) if alert.onset else None,
+        "expires": iso_ms(lifetime_end(alert)),
+    }
+
+
+def audio_item(alert: Alert) -> dict | None:
+    asset = alert.audio
+    if alert.audio_state != AudioState.READY or asset is None:
+        return None
+    return {
+        "kind": "audio",
+        "alert": alert.pk,
+        "title": alert.headline,
+        "sha256": asset.sha256,
+        "size": asset.size,
+        "url": MEDIA_PATH + asset.sha256,
+        "duration": asset.duration,
+    }
+
+
+def _push(alert: Alert, device_ids: list[int], item: dict | None) -> PushEvent | None:
+    if not device_ids:  # an empty list would mean every device
+        return None
+    event = PushEvent.objects.create(
+        type="alert",
+        device_ids=device_ids,
+        body={"alert": alert_payload(alert), "item": item},
+        expires_at=lifetime_end(alert),
+    )
+    AlertDispatch.objects.filter(alert=alert, device_id__in=device_ids, state=DispatchState.QUEUED).update(
+        event_id=event.pk
+    )
+    return event
+
+
+def dispatch(alert: Alert, *, now=None) -> list[PushEvent]:
+    """Create the dispatch rows and push the alert (inside the caller's transaction). Idempotent: devices that
+    already have a row are not sent it again."""
+    now = now or timezone.now()
+    if alert.state != AlertState.ISSUED or alert.is_expired(now):
+        return []
+    targets = target_devices(alert)
+    known = set(AlertDispatch.objects.filter(alert=alert).values_list("device_id", flat=True))
+    new = [(pk, kind) for pk, kind in targets if pk not in known]
+    AlertDispatch.objects.bulk_create(
+        [AlertDispatch(alert=alert, device_id=pk, queued_at=now) for pk, _kind in new], batch_size=2000
+    )
+    boards = [pk for pk, kind in new if kind == DeviceKind.BOARD]
+    speakers = [pk for pk, kind in new if kind != DeviceKind.BOARD]
+    events = [_push(alert, boards, None)]
+    item = audio_item(alert)
+    if item is not None:
+        events.append(_push(alert, speakers, item))
+    return [e for e in events if e is not None]
+
+
+def send_audio(alert: Alert) -> PushEvent | None:
+    """The audio is ready: push the alert to the loudspeakers still waiting for it."""
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().select_related("audio", "unit").get(pk=alert.pk)
+        item = audio_item(alert)
+        if item is None or alert.state != AlertState.ISSUED or alert.is_expired():
+            return None
+        waiting = list(
+            AlertDispatch.objects.filter(
+                alert=alert, state=DispatchState.QUEUED, event_id__isnull=True, device__kind=DeviceKind.SPEAKER
+            ).values_list("device_id", flat=True)
+        )
+        return _push(alert, sorted(waiting), item)
+
+
+def retract(alert: Alert) -> PushEvent | None:
+    """Tell the devices that got an alert to stop it and forget it (a Cancel, or a superseding Update)."""
+    device_ids = sorted(AlertDispatch.objects.filter(alert=alert).values_list("device_id", flat=True))
+    if not device_ids:
+        return None
+    return PushEvent.objects.create(
+        type="alert_cancel",
+        device_ids=device_ids,
+        body={"alert": {"id": alert.pk}},
+        expires_at=lifetime_end(alert),
+    )
+
+
+def mark_sent(event_id: int, alert_id: int, device_ids, at) -> None:
+    """The gateway queued the event on these devices' open streams (called in its writer thread)."""
+    from nguon.alerts.receipts import advance
+
+    advance(alert_id, device_ids, DispatchState.SENT, at)
+
+
+def counts(alert: Alert) -> dict:
+    """Dispatch rows per state, and per commune per state, for the delivery page."""
+    by_state = dict.fromkeys(DispatchState.values, 0)
+    by_unit: dict[tuple[str, str], dict[str, int]] = {}
+    rows = (
+        AlertDispatch.objects.filter(alert=alert)
+        .values_list("device__unit__code", "device__unit__name", "state")
+        .order_by()
+    )
+    for (code, name, state), n in Counter(rows).items():
+        by_state[state] += n
+        by_unit.setdefault((code, name), dict.fromkeys(DispatchState.values, 0))[state] += n
+    return {"total": sum(by_state.values()), "by_state": by_state, "by_unit": dict(sorted(by_unit.items()))}
