@@ -245,6 +245,9 @@ def request_audio(alert_id: int) -> None:
         Alert.objects.filter(pk=alert_id).update(audio_state=AudioState.FAILED, audio_error=str(exc))
         return
     Alert.objects.filter(pk=alert_id).update(speech=speech, audio_state=AudioState.RENDERING)
+    # The render may have finished before the alert pointed at it (cached, or a fast inline worker): then the
+    # render_finished receiver did not see this alert, so compose here.
+    speech.refresh_from_db(fields=["status"])
     if speech.status == RenderStatus.DONE:
         compose_audio(alert_id)
 
