@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from django_otp import devices_for_user
 
 # Paths a signed-in user may reach before passing the second factor.
-_OPEN_PREFIXES = ("/static/", "/i18n/", "/accounts/login/", "/accounts/logout/", "/accounts/2fa/")
+_OPEN_PREFIXES = ("/static/", "/i18n/", "/accounts/login/", "/accounts/logout/", "/accounts/2fa/", "/canh-bao/")
 
 
 class RequireTwoFactorMiddleware:

@@ -73,9 +73,9 @@ def _check_choice(data: dict, field: str, choices, errors: dict) -> None:
         errors.setdefault(field, []).append(_("Choose one of the listed values."))
 
 
-def check_area(polygons, circles) -> list[str]:
-    """Problems with the shapes, as messages (an empty list: usable)."""
-    problems = []
+def check_area(polygons, circles) -> dict[str, list[str]]:
+    """Problems with the shapes, as messages by field (empty: usable)."""
+    problems, circle_problems = [], []
     if len(polygons) > MAX_POLYGONS or len(circles) > MAX_CIRCLES:
         problems.append(_("At most %(n)d polygons and %(n)d circles.") % {"n": MAX_POLYGONS})
     for index, ring in enumerate(polygons, 1):
@@ -85,8 +85,8 @@ def check_area(polygons, circles) -> list[str]:
     for index, circle in enumerate(circles, 1):
         for code in geo.check_circle(tuple(circle)):
             problem = AREA_PROBLEMS.get(code, code)
-            problems.append(_("Circle %(index)d: %(problem)s") % {"index": index, "problem": problem})
-    return problems
+            circle_problems.append(_("Circle %(index)d: %(problem)s") % {"index": index, "problem": problem})
+    return {k: v for k, v in (("polygons", problems), ("circles", circle_problems)) if v}
 
 
 AREA_PROBLEMS = {
@@ -96,6 +96,7 @@ AREA_PROBLEMS = {
     "area_too_large": _("the area is far larger than a province"),
     "radius_too_large": _("the radius is far larger than a province"),
     "out_of_range": _("a coordinate is outside the valid range"),
+    "invalid_radius": _("the radius must be a positive number of kilometres"),
     "self_crossing": _("the edges cross each other"),
 }
 
@@ -132,9 +133,8 @@ def validate(data: dict, *, unit: Unit, now: datetime, area_required: bool = Tru
             _("These units are outside %(unit)s: %(names)s") % {"unit": unit.name, "names": names}
         )
     polygons, circles = list(data.get("polygons") or []), list(data.get("circles") or [])
-    problems = check_area(polygons, circles)
-    if problems:
-        errors.setdefault("polygons", []).extend(problems)
+    for field, problems in check_area(polygons, circles).items():
+        errors.setdefault(field, []).extend(problems)
     located = units or polygons or circles or data.get("geocodes")
     if area_required and data.get("msg_type", MsgType.ALERT) != MsgType.CANCEL and not located:
         errors.setdefault("area_units", []).append(_("Say where: choose units, or draw a polygon or circle."))

@@ -124,9 +124,7 @@ def since(moment: datetime, limit: int = 1000) -> list[DeviceEvent]:
 
 def unexpired_sticky(now: datetime, limit: int = 1000) -> list[DeviceEvent]:
     """Sticky events (alerts) that have not expired, oldest first: the gateway holds them from start-up."""
-    rows = (
-        PushEvent.objects.filter(type__in=STICKY_TYPES, expires_at__gt=now).order_by("-id").values(*FIELDS)[:limit]
-    )
+    rows = PushEvent.objects.filter(type__in=STICKY_TYPES, expires_at__gt=now).order_by("-id").values(*FIELDS)[:limit]
     return [DeviceEvent.from_row(row) for row in reversed(rows)]
 
 

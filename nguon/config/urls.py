@@ -14,6 +14,8 @@ urlpatterns = [
     path("schedules/", include("nguon.broadcast.schedule_urls")),
     path("devices/", include("nguon.broadcast.urls")),
     path("board/", include("nguon.broadcast.board_urls")),
+    path("alerts/", include("nguon.alerts.urls")),
+    path("canh-bao/", include("nguon.alerts.public_urls")),
     path("api/", api.urls),
     path("device/v1/", device_api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

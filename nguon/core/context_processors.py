@@ -14,7 +14,7 @@ NAVIGATION = [
     (_("Media library"), "content:media_list", Capability.EDIT_CONTENT),
     (_("Devices"), "broadcast:fleet", Capability.VIEW),
     (_("Schedules"), "schedules:index", Capability.VIEW),
-    (_("Alerts"), None, Capability.VIEW),
+    (_("Alerts"), "alerts:list", Capability.VIEW),
     (_("Reports"), None, Capability.VIEW),
 ]
 

@@ -1,0 +1,387 @@
+"""The alerts back office: list, compose (or update), decide, import a CAP file, download CAP, watch delivery.
+
+Views parse input and check access; every change goes through `nguon.alerts.actions` (or the importer).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Max
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from nguon.accounts.access import can, grant_paths, require, scope_to_user
+from nguon.accounts.forms import add_domain_error
+from nguon.accounts.roles import Capability
+from nguon.alerts import actions, delivery, export, importer
+from nguon.alerts.forms import AlertFilterForm, AlertForm, DecisionForm, ImportForm, circles_text, polygons_text
+from nguon.alerts.models import (
+    Alert,
+    AlertDispatch,
+    AlertState,
+    AudioState,
+    Category,
+    DispatchState,
+    MsgType,
+    ResponseType,
+)
+from nguon.core.errors import DomainError, Forbidden, Invalid, NotFound
+
+CAP_CONTENT_TYPE = "application/cap+xml"
+BAR_WIDTH = 240  # px of the per-commune stacked bar on the delivery page
+
+
+# --- Access ---------------------------------------------------------------------------------------------------
+
+
+def alerts_for_user(user, capability: Capability = Capability.VIEW):
+    """Alerts issued by units in the user's subtrees."""
+    return scope_to_user(Alert.objects.select_related("unit"), user, capability)
+
+
+def get_alert_for_user(user, alert_id: int, capability: Capability = Capability.VIEW) -> Alert:
+    """Return the alert, 404 when it lies outside the user's units, 403 when they lack `capability` on its unit."""
+    alert = alerts_for_user(user).filter(pk=alert_id).first()
+    if alert is None:
+        raise NotFound()
+    if capability != Capability.VIEW:
+        require(user, capability, alert.unit)
+    return alert
+
+
+def is_current(alert: Alert, now=None) -> bool:
+    """Issued, not replaced, not expired: what devices are playing (the same test as `Alert.objects.current`)."""
+    return (
+        alert.state == AlertState.ISSUED
+        and alert.msg_type in (MsgType.ALERT, MsgType.UPDATE)
+        and not alert.is_expired(now)
+    )
+
+
+# --- List -------------------------------------------------------------------------------------------------------
+
+
+@login_required
+def alert_list(request):
+    form = AlertFilterForm(request.GET or None)
+    alerts = form.filter(alerts_for_user(request.user)).order_by("-created_at", "-id")
+    page = Paginator(alerts, 30).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "form": form,
+        "query": query.urlencode(),
+        "can_issue": bool(grant_paths(request.user, Capability.ISSUE_ALERTS)),
+        "now": timezone.now(),
+    }
+    template = "alerts/_alert_rows.html" if request.htmx else "alerts/alert_list.html"
+    return render(request, template, context)
+
+
+# --- Compose --------------------------------------------------------------------------------------------------
+
+
+def _add_rule_problems(form: AlertForm, replaces: Alert | None) -> None:
+    """On a form that could not be fully read, also show what the alert's rules find in the rest, so that every
+    problem is listed at once (not the parse errors now and the expired time after the next submit)."""
+    unit = form.cleaned_data.get("unit")
+    if unit is None:
+        return
+    try:
+        actions.validate(form.alert_data(replaces=replaces), unit=unit, now=timezone.now())
+    except Invalid as exc:
+        shapes_unread = "polygons" in form.errors or "circles" in form.errors
+        for name, problems in exc.fields.items():
+            # A field that failed to parse was left out of the data: its own error already says why.
+            if name in form.errors or (name == "area_units" and shapes_unread):
+                continue
+            for problem in problems:
+                form.add_error(name if name in form.fields else None, problem)
+
+
+def _created_message(request, alert: Alert, issue_now: bool) -> None:
+    if alert.state == AlertState.ISSUED:
+        messages.success(request, _("Alert issued: it is being sent to the devices."))
+    elif issue_now and alert.approvals.filter(user=request.user).exists():
+        messages.success(request, _("Saved and approved. The rule of this unit asks for a second approver."))
+    else:
+        messages.success(request, _("Alert saved; it awaits approval."))
+
+
+@login_required
+def alert_create(request):
+    if not grant_paths(request.user, Capability.ISSUE_ALERTS):
+        raise Forbidden()
+    replaces = None
+    if "update" in request.GET:
+        try:
+            replaces = get_alert_for_user(request.user, int(request.GET["update"]), Capability.ISSUE_ALERTS)
+        except ValueError:
+            raise NotFound() from None
+        if not is_current(replaces):
+            messages.error(request, _("Only an issued alert that is still current can be updated."))
+            return redirect("alerts:detail", alert_id=replaces.pk)
+    can_approve = bool(grant_paths(request.user, Capability.APPROVE_ALERTS))
+    if request.method == "POST":
+        form = AlertForm(request.POST, user=request.user)
+        issue_now = can_approve and "issue_now" in request.POST
+        if form.is_valid():
+            try:
+                alert = actions.do_create_alert(
+                    form.alert_data(replaces=replaces),
+                    unit=form.cleaned_data["unit"],
+                    acting_user=request.user,
+                    issue_now=issue_now,
+                )
+            except DomainError as exc:
+                if exc.status in (403, 404):
+                    raise
+                add_domain_error(form, exc)
+            else:
+                _created_message(request, alert, issue_now)
+                return redirect("alerts:detail", alert_id=alert.pk)
+        else:
+            _add_rule_problems(form, replaces)
+        status = 400
+    else:
+        form = AlertForm(initial=AlertForm.initial_from(replaces) if replaces else None, user=request.user)
+        status = 200
+    context = {"form": form, "replaces": replaces, "can_approve": can_approve}
+    return render(request, "alerts/alert_form.html", context, status=status)
+
+
+# --- Detail and decisions -------------------------------------------------------------------------------------
+
+
+def _labels(choices, values) -> list[str]:
+    labels = dict(choices.choices)
+    return [str(labels.get(v, v)) for v in values]
+
+
+def detail_context(request, alert: Alert, **extra) -> dict:
+    user, now = request.user, timezone.now()
+    approvals = list(alert.approvals.select_related("user"))
+    approver = can(user, Capability.APPROVE_ALERTS, alert.unit)
+    pending = alert.state == AlertState.PENDING
+    current = is_current(alert, now)
+    mine = any(a.user_id == user.pk for a in approvals)
+    return {
+        "alert": alert,
+        "approvals": approvals,
+        "required": actions.approvals_required(alert.unit),
+        "approved_by_me": mine,
+        "can_approve": pending and approver and not mine and not alert.is_expired(now),
+        "can_reject": pending and approver,
+        "can_cancel": current and approver,
+        "can_update": current and can(user, Capability.ISSUE_ALERTS, alert.unit),
+        "is_current": current,
+        "is_expired": alert.is_expired(now),
+        "audio_ready": alert.audio_state == AudioState.READY and alert.audio_id is not None,
+        "area_units": alert.area_units.order_by("path"),
+        "polygons": [polygons_text([ring]) for ring in alert.polygons],
+        "circles": [circles_text([circle]) for circle in alert.circles],
+        "categories": _labels(Category, alert.categories),
+        "response_types": _labels(ResponseType, alert.response_types),
+        "replaced_by": alert.replaced_by.select_related("unit").order_by("-created_at"),
+        "dispatched": alert.issued_at is not None and alert.msg_type != MsgType.CANCEL,
+        "reject_form": extra.pop("reject_form", None) or DecisionForm(prefix="reject"),
+        "cancel_form": extra.pop("cancel_form", None) or DecisionForm(prefix="cancel", required=False),
+        **extra,
+    }
+
+
+@login_required
+def alert_detail(request, alert_id: int):
+    alert = get_alert_for_user(request.user, alert_id)
+    alert = Alert.objects.select_related("unit", "audio", "replaces", "created_by").get(pk=alert.pk)
+    return render(request, "alerts/alert_detail.html", detail_context(request, alert))
+
+
+def _decide(request, alert_id: int, step, *, form: DecisionForm | None = None, form_name: str = ""):
+    """Run one decision on the alert: 404/403 as pages, a refused step as a message on the detail page."""
+    alert = get_alert_for_user(request.user, alert_id, Capability.APPROVE_ALERTS)
+    if form is not None and not form.is_valid():
+        context = detail_context(request, alert, **{form_name: form})
+        return render(request, "alerts/alert_detail.html", context, status=400)
+    try:
+        step(alert)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        messages.error(request, exc.message)
+    return redirect("alerts:detail", alert_id=alert.pk)
+
+
+@login_required
+@require_POST
+def alert_approve(request, alert_id: int):
+    def step(alert):
+        alert = actions.do_approve(alert, acting_user=request.user)
+        if alert.state == AlertState.ISSUED:
+            messages.success(request, _("Approved and issued: the alert is being sent to the devices."))
+        else:
+            messages.success(request, _("Approved. The rule of this unit asks for a second approver."))
+
+    return _decide(request, alert_id, step)
+
+
+@login_required
+@require_POST
+def alert_reject(request, alert_id: int):
+    form = DecisionForm(request.POST, prefix="reject")
+
+    def step(alert):
+        actions.do_reject(alert, acting_user=request.user, comment=form.cleaned_data["comment"])
+        messages.success(request, _("Alert rejected; nothing was sent."))
+
+    return _decide(request, alert_id, step, form=form, form_name="reject_form")
+
+
+@login_required
+@require_POST
+def alert_cancel(request, alert_id: int):
+    form = DecisionForm(request.POST, prefix="cancel", required=False)
+
+    def step(alert):
+        actions.do_cancel(alert, acting_user=request.user, note=form.cleaned_data["comment"])
+        messages.success(request, _("Alert cancelled: the devices are told to stop it."))
+
+    return _decide(request, alert_id, step, form=form, form_name="cancel_form")
+
+
+@login_required
+def alert_cap(request, alert_id: int):
+    alert = get_alert_for_user(request.user, alert_id)
+    response = HttpResponse(export.cap_xml(alert), content_type=CAP_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="canh-bao-{alert.pk}.xml"'
+    return response
+
+
+# --- Delivery ---------------------------------------------------------------------------------------------------
+
+
+def _percent(n: int, total: int) -> float:
+    return 100.0 * n / total if total else 0.0
+
+
+def stacked_bar(counts: dict[str, int], *, width: int = BAR_WIDTH) -> list[dict]:
+    """Segments of a horizontal 100% bar, one per state with devices, in the order of DispatchState."""
+    total = sum(counts.values())
+    segments, x = [], 0.0
+    for state in DispatchState.values:
+        n = counts.get(state, 0)
+        if not n:
+            continue
+        w = width * n / total
+        segments.append({"state": state, "n": n, "x": round(x, 1), "width": round(w, 1)})
+        x += w
+    return segments
+
+
+def elapsed_text(start, now) -> str:
+    """ "2 min 05 s" or "3 h 20 min": Django's timesince rounds to minutes, and seconds matter right after issue."""
+    seconds = max(0, int((now - start).total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    if hours:
+        return _("%(h)d h %(m)02d min") % {"h": hours, "m": rest // 60}
+    return _("%(m)d min %(s)02d s") % {"m": rest // 60, "s": rest % 60}
+
+
+def delivery_context(alert: Alert) -> dict:
+    found = delivery.counts(alert)
+    total = found["total"]
+    labels = dict(DispatchState.choices)
+    rows = []
+    for (code, name), by_state in found["by_unit"].items():
+        unit_total = sum(by_state.values())
+        rows.append({
+            "code": code,
+            "name": name,
+            "total": unit_total,
+            "cells": [{"state": s, "n": by_state[s], "percent": _percent(by_state[s], unit_total)}
+                      for s in DispatchState.values],
+            "bar": stacked_bar(by_state),
+        })  # fmt: skip
+    latest = AlertDispatch.objects.filter(alert=alert).aggregate(ack=Max("acknowledged_at"), played=Max("played_at"))
+    now = timezone.now()
+    return {
+        "alert": alert,
+        "total": total,
+        "states": [
+            {"state": s, "label": labels[s], "n": n, "percent": _percent(n, total)}
+            for s, n in found["by_state"].items()
+        ],
+        "rows": rows,
+        "bar_width": BAR_WIDTH,
+        "latest_ack": latest["ack"],
+        "latest_played": latest["played"],
+        "live": is_current(alert, now),
+        "since_issue": elapsed_text(alert.issued_at, now) if alert.issued_at else "",
+    }
+
+
+@login_required
+def alert_delivery(request, alert_id: int):
+    alert = get_alert_for_user(request.user, alert_id)
+    return render(request, "alerts/delivery.html", delivery_context(alert))
+
+
+@login_required
+def alert_delivery_counts(request, alert_id: int):
+    """The counts part of the delivery page, which htmx fetches again every 2 s while the alert is current."""
+    alert = get_alert_for_user(request.user, alert_id)
+    return render(request, "alerts/_delivery_counts.html", delivery_context(alert))
+
+
+# --- Import -----------------------------------------------------------------------------------------------------
+
+
+def _add_import_error(form: ImportForm, exc: DomainError) -> None:
+    """The importer's problems are keyed by place in the document (info[0].expires), not by form field: show them
+    under the file, with the place, unless the summary message already says the same."""
+    message = str(exc.message)
+    form.add_error(None, message)
+    for name, problems in exc.fields.items():
+        for problem in problems:
+            problem = str(problem)
+            if problem.split(": ", 1)[-1] in message:
+                continue
+            form.add_error("file", problem if name in form.fields else f"{name}: {problem}")
+
+
+@login_required
+def alert_import(request):
+    if not grant_paths(request.user, Capability.ISSUE_ALERTS):
+        raise Forbidden()
+    form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
+    status = 200
+    if request.method == "POST":
+        if getattr(request, "upload_too_large", False):
+            form.is_valid()
+            form.add_error("file", _("The file is too large: at most %(mb)s MB.") % {"mb": settings.MAX_UPLOAD_MB})
+        elif form.is_valid():
+            try:
+                alert = importer.import_cap(
+                    form.cleaned_data["file"].read(), unit=form.cleaned_data["unit"], acting_user=request.user
+                )
+            except DomainError as exc:
+                if exc.status == 404:
+                    raise
+                _add_import_error(form, exc)
+            else:
+                if alert.import_warnings:
+                    messages.warning(
+                        request, _("Alert imported with warnings; read them before approving. It awaits approval.")
+                    )
+                else:
+                    messages.success(request, _("Alert imported; it awaits approval."))
+                return redirect("alerts:detail", alert_id=alert.pk)
+        status = 400
+    return render(request, "alerts/import.html", {"form": form}, status=status)
