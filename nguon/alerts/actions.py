@@ -153,7 +153,7 @@ def _replaced(data: dict, unit: Unit) -> Alert | None:
         raise _fail("replaces", _("A cancellation must name the alert it cancels."), "unknown_reference")
     if not target.unit.path.startswith(unit.path) and not unit.path.startswith(target.unit.path):
         raise _fail("replaces", _("That alert belongs to another area."), "unknown_reference")
-    target = Alert.objects.select_for_update().select_related("unit").get(pk=target.pk)
+    target = Alert.objects.select_for_update(of=("self",)).select_related("unit").get(pk=target.pk)
     if target.state != AlertState.ISSUED:
         raise Conflict(_("Only an issued alert that is still current can be updated or cancelled."), code="not_current")
     return target
@@ -255,7 +255,7 @@ def request_audio(alert_id: int) -> None:
 def do_approve(alert: Alert, *, acting_user) -> Alert:
     require(acting_user, Capability.APPROVE_ALERTS, alert.unit)
     with transaction.atomic():
-        alert = Alert.objects.select_for_update().select_related("unit").get(pk=alert.pk)
+        alert = Alert.objects.select_for_update(of=("self",)).select_related("unit").get(pk=alert.pk)
         _approve(alert, acting_user, timezone.now())
     alert.refresh_from_db()
     return alert
@@ -341,7 +341,7 @@ def do_cancel(alert: Alert, *, acting_user, note: str = "") -> Alert:
             unit=alert.unit,
             acting_user=acting_user,
         )
-        cancel = Alert.objects.select_for_update().select_related("unit", "replaces").get(pk=cancel.pk)
+        cancel = Alert.objects.select_for_update(of=("self",)).select_related("unit", "replaces").get(pk=cancel.pk)
         now = timezone.now()
         AlertApproval.objects.create(alert=cancel, user=acting_user, at=now)
         _issue(cancel, acting_user, now)

@@ -166,7 +166,7 @@ def dispatch(alert: Alert, *, now=None) -> list[PushEvent]:
 def send_audio(alert: Alert) -> PushEvent | None:
     """The audio is ready: push the alert to the loudspeakers still waiting for it."""
     with transaction.atomic():
-        alert = Alert.objects.select_for_update().select_related("audio", "unit").get(pk=alert.pk)
+        alert = Alert.objects.select_for_update(of=("self",)).select_related("audio", "unit").get(pk=alert.pk)
         item = audio_item(alert)
         if item is None or alert.state != AlertState.ISSUED or alert.is_expired():
             return None
