@@ -48,15 +48,20 @@ def row(device_id: int, record: dict, received_at: datetime) -> AlertReceipt:
 
 def stored(receipts: list[AlertReceipt]) -> None:
     """Move each (alert, device) forward to the state its receipt names (never back)."""
-    groups: dict[tuple[int, str, datetime], list[int]] = defaultdict(list)
+    # One UPDATE per (alert, state), stamped with the group's latest arrival (the batches of one group commit
+    # arrived within a moment of each other): per-batch stamps would cost one UPDATE per device.
+    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+    arrived: dict[tuple[int, str], datetime] = {}
     reasons: dict[tuple[int, int], str] = {}
     for receipt in receipts:
-        groups[(receipt.alert_id, receipt.state, receipt.received_at)].append(receipt.device_id)
+        key = (receipt.alert_id, receipt.state)
+        groups[key].append(receipt.device_id)
+        arrived[key] = max(arrived.get(key, receipt.received_at), receipt.received_at)
         if receipt.state == DispatchState.FAILED:
             reasons[(receipt.alert_id, receipt.device_id)] = receipt.reason
     # Acknowledged before played, so that a batch carrying both stamps both.
-    for (alert_id, state, at), device_ids in sorted(groups.items(), key=lambda g: DISPATCH_RANK[g[0][1]]):
-        advance(alert_id, device_ids, state, at)
+    for (alert_id, state), device_ids in sorted(groups.items(), key=lambda g: DISPATCH_RANK[g[0][1]]):
+        advance(alert_id, device_ids, state, arrived[(alert_id, state)])
     for (alert_id, device_id), reason in reasons.items():
         AlertDispatch.objects.filter(alert_id=alert_id, device_id=device_id).update(reason=reason)
 

@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 
 import orjson
 from django.db import transaction
-from django.db.models import Q
 
 from nguon.broadcast.models import (
     Device,
@@ -38,6 +37,7 @@ FUTURE_SLACK = timedelta(minutes=5)
 MAX_AGE = timedelta(days=30)
 REPORTS_PER_MINUTE = 30  # batches per device; a backlog of days drains in a few minutes
 MAX_SEQ = 2**63 - 1
+_QUERY_CHUNK = 2000  # query parameters per chunk in _stored_seqs (SQLite allows 32,766)
 LOG_LEVELS = frozenset({"debug", "info", "warning", "error", "critical"})
 
 _INT_RANGES = {  # heartbeat field → inclusive bounds of its column
@@ -232,19 +232,31 @@ def parse(body: bytes, *, device_id: int, now: datetime) -> Batch:
 
 
 def _stored_seqs(batches: list[Batch]) -> set[tuple[int, int]]:
-    """(device, seq) pairs of these batches already in the database (three queries)."""
+    """(device, seq) pairs of these batches already in the database.
+
+    Queried in chunks of devices (`device_id IN (…) AND seq IN (…)`, then filtered to the exact pairs here): one OR
+    term per device would pass SQLite's expression depth limit (1,000) when an alert makes thousands of devices
+    report one record each in the same group commit.
+    """
     wanted: dict[int, set[int]] = {}
     for batch in batches:
         wanted.setdefault(batch.device_id, set()).update(r["seq"] for r in batch.records)
-    condition = Q()
-    for device_id, seqs in wanted.items():
-        if seqs:
-            condition |= Q(device_id=device_id, seq__in=seqs)
-    if not condition:
-        return set()
+    pairs = {(device_id, seq) for device_id, seqs in wanted.items() for seq in seqs}
+    chunks, devices, seqs = [], [], set()
+    for device_id, device_seqs in wanted.items():
+        if devices and len(devices) + len(seqs | device_seqs) > _QUERY_CHUNK:
+            chunks.append((devices, seqs))
+            devices, seqs = [], set()
+        if device_seqs:
+            devices.append(device_id)
+            seqs |= device_seqs
+    if devices:
+        chunks.append((devices, seqs))
     found: set[tuple[int, int]] = set()
     for model in (Heartbeat, PlayRecord, DeviceLog, *(t.model for t in EXTRA_TYPES.values())):
-        found.update(model.objects.filter(condition).values_list("device_id", "seq"))
+        for devices, seqs in chunks:
+            rows = model.objects.filter(device_id__in=devices, seq__in=seqs).values_list("device_id", "seq")
+            found.update(pair for pair in rows if pair in pairs)
     return found
 
 

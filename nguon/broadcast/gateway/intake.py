@@ -26,8 +26,12 @@ class IntakeFailed(Exception):
 
 
 class Intake:
-    def __init__(self, *, max_pending: int = 2000, group_records: int = 5000):
-        self.max_pending = max_pending  # batches queued or being written; past this, requests get 429
+    def __init__(self, *, max_pending: int = 20000, group_records: int = 5000):
+        # Batches queued or being written; past this, requests get 429. Sized for an alert: every device of a large
+        # province acknowledging at once with one small batch each (the batches themselves are at most 1 MiB).
+        self.max_pending = max_pending
+        self.max_pending_records = 200_000  # and records, so that big batches cannot pile up without bound
+        self.pending_records = 0  # touched on the event loop only
         self.group_records = group_records  # records per transaction, at most (a little more with a big batch)
         self.pending = 0  # touched on the event loop only
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -39,18 +43,20 @@ class Intake:
             self._thread.start()
 
     def busy(self) -> bool:
-        return self.pending >= self.max_pending
+        return self.pending >= self.max_pending or self.pending_records >= self.max_pending_records
 
     async def submit(self, batch: reports.Batch) -> None:
         """Return once the batch is committed (its counts set); raise IntakeFailed if it could not be."""
         loop = asyncio.get_running_loop()
         done = loop.create_future()
         self.pending += 1
+        self.pending_records += len(batch.records)
         try:
             self._queue.put((batch, done, loop))
             await done
         finally:
             self.pending -= 1
+            self.pending_records -= len(batch.records)
 
     async def stop(self, timeout: float = 30.0) -> None:
         """Write what is queued, then end the thread."""
