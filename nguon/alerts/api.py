@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
 
-from nguon.accounts.access import get_unit_for_user, scope_to_user
+from nguon.accounts.access import get_unit_for_user
 from nguon.accounts.roles import Capability
 from nguon.alerts import actions, delivery, export, importer
+from nguon.alerts.access import alerts_for_user, get_alert_for_user
 from nguon.alerts.models import Alert, AlertSender, Origin
 from nguon.core.schemas import ERRORS
 from nguon.units.models import Unit
@@ -95,17 +95,13 @@ class DeliveryOut(Schema):
     by_unit: list[dict]
 
 
-def _alerts(request):
-    return scope_to_user(Alert.objects.select_related("unit"), request.user)
-
-
 def _alert(request, alert_id: int) -> Alert:
-    return get_object_or_404(_alerts(request), pk=alert_id)
+    return get_alert_for_user(request.user, alert_id)
 
 
 @router.get("", response=list[AlertOut])
 def list_alerts(request, state: str | None = None, limit: int = 100):
-    alerts = _alerts(request)
+    alerts = alerts_for_user(request.user)
     if state:
         alerts = alerts.filter(state=state)
     return list(alerts[: max(1, min(limit, 500))])

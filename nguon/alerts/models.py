@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from nguon.alerts.cap import reference_string
+
 
 class CapStatus(models.TextChoices):
     ACTUAL = "Actual", _("Actual")
@@ -104,6 +106,9 @@ class AudioState(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+CURRENT_TYPES = (MsgType.ALERT, MsgType.UPDATE)  # a Cancel is issued too, but nothing plays it
+
+
 class AlertSender(models.Model):
     """A system trusted to send CAP messages to the HTTP endpoint (the national disaster agency, say)."""
 
@@ -151,7 +156,7 @@ class AlertQuerySet(models.QuerySet):
     def current(self, now=None):
         """Issued, not updated or cancelled since, not expired: what devices should be playing or showing."""
         now = now or timezone.now()
-        return self.filter(state=AlertState.ISSUED, msg_type__in=(MsgType.ALERT, MsgType.UPDATE)).filter(
+        return self.filter(state=AlertState.ISSUED, msg_type__in=CURRENT_TYPES).filter(
             Q(expires__isnull=True) | Q(expires__gt=now)
         )
 
@@ -244,9 +249,11 @@ class Alert(models.Model):
     def is_expired(self, now=None) -> bool:
         return self.expires is not None and self.expires <= (now or timezone.now())
 
-    def reference(self) -> str:
-        from nguon.alerts.cap import reference_string
+    def is_current(self, now=None) -> bool:
+        """The row-level form of `Alert.objects.current()`."""
+        return self.state == AlertState.ISSUED and self.msg_type in CURRENT_TYPES and not self.is_expired(now)
 
+    def reference(self) -> str:
         return reference_string(self.sender, self.identifier, self.sent)
 
 

@@ -16,10 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from nguon.accounts.access import can, grant_paths, require, scope_to_user
+from nguon.accounts.access import can, grant_paths
 from nguon.accounts.forms import add_domain_error
 from nguon.accounts.roles import Capability
 from nguon.alerts import actions, delivery, export, importer
+from nguon.alerts.access import alerts_for_user, get_alert_for_user
 from nguon.alerts.forms import AlertFilterForm, AlertForm, DecisionForm, ImportForm, circles_text, polygons_text
 from nguon.alerts.models import (
     Alert,
@@ -35,33 +36,6 @@ from nguon.core.errors import DomainError, Forbidden, Invalid, NotFound
 
 CAP_CONTENT_TYPE = "application/cap+xml"
 BAR_WIDTH = 240  # px of the per-commune stacked bar on the delivery page
-
-
-# --- Access ---------------------------------------------------------------------------------------------------
-
-
-def alerts_for_user(user, capability: Capability = Capability.VIEW):
-    """Alerts issued by units in the user's subtrees."""
-    return scope_to_user(Alert.objects.select_related("unit"), user, capability)
-
-
-def get_alert_for_user(user, alert_id: int, capability: Capability = Capability.VIEW) -> Alert:
-    """Return the alert, 404 when it lies outside the user's units, 403 when they lack `capability` on its unit."""
-    alert = alerts_for_user(user).filter(pk=alert_id).first()
-    if alert is None:
-        raise NotFound()
-    if capability != Capability.VIEW:
-        require(user, capability, alert.unit)
-    return alert
-
-
-def is_current(alert: Alert, now=None) -> bool:
-    """Issued, not replaced, not expired: what devices are playing (the same test as `Alert.objects.current`)."""
-    return (
-        alert.state == AlertState.ISSUED
-        and alert.msg_type in (MsgType.ALERT, MsgType.UPDATE)
-        and not alert.is_expired(now)
-    )
 
 
 # --- List -------------------------------------------------------------------------------------------------------
@@ -125,7 +99,7 @@ def alert_create(request):
             replaces = get_alert_for_user(request.user, int(request.GET["update"]), Capability.ISSUE_ALERTS)
         except ValueError:
             raise NotFound() from None
-        if not is_current(replaces):
+        if not replaces.is_current():
             messages.error(request, _("Only an issued alert that is still current can be updated."))
             return redirect("alerts:detail", alert_id=replaces.pk)
     can_approve = bool(grant_paths(request.user, Capability.APPROVE_ALERTS))
@@ -170,7 +144,7 @@ def detail_context(request, alert: Alert, **extra) -> dict:
     approvals = list(alert.approvals.select_related("user"))
     approver = can(user, Capability.APPROVE_ALERTS, alert.unit)
     pending = alert.state == AlertState.PENDING
-    current = is_current(alert, now)
+    current = alert.is_current(now)
     mine = any(a.user_id == user.pk for a in approvals)
     return {
         "alert": alert,
@@ -322,7 +296,7 @@ def delivery_context(alert: Alert) -> dict:
         "bar_width": BAR_WIDTH,
         "latest_ack": latest["ack"],
         "latest_played": latest["played"],
-        "live": is_current(alert, now),
+        "live": alert.is_current(now),
         "since_issue": elapsed_text(alert.issued_at, now) if alert.issued_at else "",
     }
 
