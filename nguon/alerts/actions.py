@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -53,15 +54,8 @@ def approvals_required(unit: Unit) -> int:
     return 1
 
 
-def new_identifier(unit: Unit) -> str:
-    return f"urn:uuid:{uuid.uuid4()}"
-
-
 def default_sender() -> str:
-    if settings.ALERT_SENDER:
-        return settings.ALERT_SENDER
-    host = settings.PUBLIC_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    return f"canhbao@{host}"
+    return settings.ALERT_SENDER or f"canhbao@{urlsplit(settings.PUBLIC_URL).hostname}"
 
 
 def _fail(field: str, message, code: str = "invalid") -> Invalid:
@@ -195,7 +189,7 @@ def do_create_alert(
         alert = Alert(
             **fields,
             unit=unit,
-            identifier=identifier or new_identifier(unit),
+            identifier=identifier or f"urn:uuid:{uuid.uuid4()}",
             sender=sender or default_sender(),
             sent=sent or now,
             replaces=replaces,

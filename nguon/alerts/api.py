@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
 
@@ -14,6 +15,8 @@ from nguon.accounts.roles import Capability
 from nguon.alerts import actions, delivery, export, importer
 from nguon.alerts.access import alerts_for_user, get_alert_for_user
 from nguon.alerts.models import Alert, AlertSender, Origin
+from nguon.broadcast.actions import token_hash
+from nguon.core.errors import Invalid
 from nguon.core.schemas import ERRORS
 from nguon.units.models import Unit
 
@@ -26,8 +29,6 @@ class SenderToken(HttpBearer):
     """`Authorization: Bearer ncap_…` of a trusted sender; `request.auth` is the AlertSender."""
 
     def authenticate(self, request, token: str) -> AlertSender | None:
-        from nguon.broadcast.actions import token_hash
-
         return AlertSender.objects.select_related("unit").filter(token_hash=token_hash(token), is_active=True).first()
 
 
@@ -112,10 +113,10 @@ def create_alert(request, payload: AlertIn):
     unit = get_unit_for_user(request.user, payload.unit, Capability.ISSUE_ALERTS)
     data = payload.dict(exclude={"unit", "issue_now", "replaces", "area_units"})
     data["area_units"] = list(Unit.objects.filter(code__in=payload.area_units))
-    if len(data["area_units"]) != len(set(payload.area_units)):
-        from nguon.core.errors import Invalid
-
-        raise Invalid(code="unknown_unit", fields={"area_units": ["unknown unit code"]})
+    unknown = set(payload.area_units) - {u.code for u in data["area_units"]}
+    if unknown:
+        message = _("No unit with these codes: %(codes)s") % {"codes": ", ".join(sorted(unknown))}
+        raise Invalid(message, code="unknown_unit", fields={"area_units": [message]})
     if payload.replaces is not None:
         data["replaces"] = _alert(request, payload.replaces)
     alert = actions.do_create_alert(data, unit=unit, acting_user=request.user, issue_now=payload.issue_now)
@@ -155,11 +156,10 @@ def cap_document(request, alert_id: int):
 
 
 def _body(request) -> bytes:
-    from nguon.core.errors import Invalid
-
     body = request.body
     if len(body) > MAX_CAP_BYTES:
-        raise Invalid(code="too_large", fields={"body": ["at most 2 MiB"]})
+        message = _("A CAP document may be at most 2 MiB.")
+        raise Invalid(message, code="too_large", fields={"body": [message]})
     return body
 
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
 from nguon.alerts import cap
 from nguon.alerts.models import Alert
 from nguon.units.models import Unit
@@ -87,8 +92,6 @@ def cap_xml(alert: Alert) -> bytes:
 
 def public_entries(alerts, *, base_url: str, language: str = "vi") -> list[cap.FeedEntry]:
     """Feed entries of the alerts that pass Google Public Alerts' rules (the others are left out, never bent)."""
-    from django.urls import reverse
-
     entries = []
     for alert in alerts:
         message = alert_to_cap(alert)
@@ -100,11 +103,6 @@ def public_entries(alerts, *, base_url: str, language: str = "vi") -> list[cap.F
 
 
 def atom_feed(alerts, *, request) -> bytes:
-    from django.urls import reverse
-    from django.utils import timezone
-    from django.utils.translation import get_language
-    from django.utils.translation import gettext as _
-
     base = request.build_absolute_uri("/").rstrip("/")
     entries = public_entries(list(alerts), base_url=base, language=get_language() or "vi")
     updated = max((e.message.sent for e in entries), default=None) or timezone.now()

@@ -40,10 +40,9 @@ def parse_or_refuse(data: bytes) -> cap.ParseResult:
 
 def _pick_infos(message: cap.CapMessage) -> tuple[cap.Info | None, cap.Info | None]:
     """The Vietnamese <info> (or the first one), and an English one beside it."""
-    if not message.infos:
-        return None, None
-    main = next((i for i in message.infos if i.language.lower().startswith("vi")), message.infos[0])
-    english = next((i for i in message.infos if i is not main and i.language.lower().startswith("en")), None)
+    main, english = cap.pick_info(message, "vi"), cap.pick_info(message, "en")
+    if english is main or english is None or not english.language.lower().startswith("en"):
+        english = None
     return main, english
 
 

@@ -230,3 +230,16 @@ def test_real_world_samples_round_trip_through_the_database(cast, sample):
     assert mine.expires == main.expires and mine.onset == main.onset
     assert [r for a in mine.areas for r in a.polygons] == [r for a in main.areas for r in a.polygons]
     assert [c for a in mine.areas for c in a.circles] == [c for a in main.areas for c in a.circles]
+
+
+def test_api_names_unknown_area_units_in_vietnamese(cast, client_for):
+    from nguon.alerts.tests.helpers import alert_data
+
+    payload = {**alert_data(), "unit": "75", "area_units": ["26068", "99999"]}
+    payload = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in payload.items()}
+    response = client_for(cast.province_editor).post("/api/v1/alerts", payload, content_type="application/json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "unknown_unit"
+    assert error["fields"]["area_units"] == ["Không có đơn vị nào mang các mã: 99999"]
+    assert not Alert.objects.exists()
