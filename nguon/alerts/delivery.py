@@ -9,11 +9,10 @@ e-boards are told at once; `send_audio` tells the loudspeakers when the audio is
 from __future__ import annotations
 
 import math
-from collections import Counter
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from nguon.alerts.models import (
@@ -127,40 +126,38 @@ def audio_item(alert: Alert) -> dict | None:
     }
 
 
-def _push(alert: Alert, device_ids: list[int], item: dict | None) -> PushEvent | None:
+def _event(alert: Alert, device_ids: list[int], item: dict | None) -> PushEvent | None:
     if not device_ids:  # an empty list would mean every device
         return None
-    event = PushEvent.objects.create(
+    return PushEvent.objects.create(
         type="alert",
         device_ids=device_ids,
         body={"alert": alert_payload(alert), "item": item},
         expires_at=lifetime_end(alert),
     )
-    AlertDispatch.objects.filter(alert=alert, device_id__in=device_ids, state=DispatchState.QUEUED).update(
-        event_id=event.pk
-    )
-    return event
 
 
 def dispatch(alert: Alert, *, now=None) -> list[PushEvent]:
-    """Create the dispatch rows and push the alert (inside the caller's transaction). Idempotent: devices that
-    already have a row are not sent it again."""
+    """Push the alert and create its dispatch rows (inside the caller's transaction). Idempotent: devices that
+    already have a row are not sent it again. Loudspeakers wait (no event) while the sound is not ready."""
     now = now or timezone.now()
     if alert.state != AlertState.ISSUED or alert.is_expired(now):
         return []
-    targets = target_devices(alert)
     known = set(AlertDispatch.objects.filter(alert=alert).values_list("device_id", flat=True))
-    new = [(pk, kind) for pk, kind in targets if pk not in known]
-    AlertDispatch.objects.bulk_create(
-        [AlertDispatch(alert=alert, device_id=pk, queued_at=now) for pk, _kind in new], batch_size=2000
-    )
+    new = [(pk, kind) for pk, kind in target_devices(alert) if pk not in known]
     boards = [pk for pk, kind in new if kind == DeviceKind.BOARD]
     speakers = [pk for pk, kind in new if kind != DeviceKind.BOARD]
-    events = [_push(alert, boards, None)]
     item = audio_item(alert)
-    if item is not None:
-        events.append(_push(alert, speakers, item))
-    return [e for e in events if e is not None]
+    groups = [(boards, _event(alert, boards, None)), (speakers, _event(alert, speakers, item) if item else None)]
+    AlertDispatch.objects.bulk_create(
+        [
+            AlertDispatch(alert=alert, device_id=pk, queued_at=now, event_id=event.pk if event else None)
+            for device_ids, event in groups
+            for pk in device_ids
+        ],
+        batch_size=2000,
+    )
+    return [event for _ids, event in groups if event is not None]
 
 
 def send_audio(alert: Alert) -> PushEvent | None:
@@ -170,12 +167,13 @@ def send_audio(alert: Alert) -> PushEvent | None:
         item = audio_item(alert)
         if item is None or alert.state != AlertState.ISSUED or alert.is_expired():
             return None
-        waiting = list(
-            AlertDispatch.objects.filter(
-                alert=alert, state=DispatchState.QUEUED, event_id__isnull=True, device__kind=DeviceKind.SPEAKER
-            ).values_list("device_id", flat=True)
+        waiting = AlertDispatch.objects.filter(
+            alert=alert, state=DispatchState.QUEUED, event_id__isnull=True, device__kind=DeviceKind.SPEAKER
         )
-        return _push(alert, sorted(waiting), item)
+        event = _event(alert, sorted(waiting.values_list("device_id", flat=True)), item)
+        if event is not None:
+            waiting.update(event_id=event.pk)
+        return event
 
 
 def retract(alert: Alert) -> PushEvent | None:
@@ -191,13 +189,6 @@ def retract(alert: Alert) -> PushEvent | None:
     )
 
 
-def mark_sent(event_id: int, alert_id: int, device_ids, at) -> None:
-    """The gateway queued the event on these devices' open streams (called in its writer thread)."""
-    from nguon.alerts.receipts import advance
-
-    advance(alert_id, device_ids, DispatchState.SENT, at)
-
-
 def counts(alert: Alert) -> dict:
     """Dispatch rows per state, and per commune per state, for the delivery page."""
     by_state = dict.fromkeys(DispatchState.values, 0)
@@ -205,9 +196,10 @@ def counts(alert: Alert) -> dict:
     rows = (
         AlertDispatch.objects.filter(alert=alert)
         .values_list("device__unit__code", "device__unit__name", "state")
+        .annotate(n=Count("pk"))
         .order_by()
     )
-    for (code, name, state), n in Counter(rows).items():
+    for code, name, state, n in rows:
         by_state[state] += n
         by_unit.setdefault((code, name), dict.fromkeys(DispatchState.values, 0))[state] += n
     return {"total": sum(by_state.values()), "by_state": by_state, "by_unit": dict(sorted(by_unit.items()))}

@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
+from django.db.models import DateTimeField, Value
+from django.db.models.functions import Coalesce
+
 from nguon.alerts.models import DISPATCH_RANK, AlertDispatch, AlertReceipt, DispatchState
 from nguon.broadcast import reports
 
@@ -24,13 +27,13 @@ _STAMP = {
 def check(record: dict, now: datetime) -> dict:
     alert = record.get("alert")
     state = record.get("state")
-    if not reports._is_int(alert) or not 0 < alert < 2**63 or state not in DEVICE_STATES:
-        raise reports._Reject("invalid")
+    if not reports.is_int(alert) or not 0 < alert < 2**63 or state not in DEVICE_STATES:
+        raise reports.Reject("invalid")
     return {
         "alert": alert,
         "state": state,
-        "at": reports._time(record, "at", now),
-        "reason": reports._text(record, "reason", 200),
+        "at": reports.record_time(record, "at", now),
+        "reason": reports.record_text(record, "reason", 200),
     }
 
 
@@ -67,16 +70,17 @@ def stored(receipts: list[AlertReceipt]) -> None:
 
 
 def advance(alert_id: int, device_ids, state: str, at: datetime) -> int:
-    """Set `state` on these devices' dispatch rows of the alert, where it is a step forward. Returns rows changed."""
+    """Set `state` on these devices' dispatch rows of the alert, where it is a step forward. Returns rows changed.
+
+    A device that skipped the acknowledgement (or whose acknowledgement is still on its way) got the alert anyway:
+    played or failed also stamps `acknowledged_at` when it is empty.
+    """
     lower = [s for s, rank in DISPATCH_RANK.items() if rank < DISPATCH_RANK[state]]
-    rows = AlertDispatch.objects.filter(alert_id=alert_id, device_id__in=list(device_ids), state__in=lower)
-    changed = rows.update(state=state, **{_STAMP[state]: at})
+    stamps = {_STAMP[state]: at}
     if state in (DispatchState.PLAYED, DispatchState.FAILED):
-        # A device that skipped the acknowledgement (or whose acknowledgement is still on its way) got it anyway.
-        AlertDispatch.objects.filter(
-            alert_id=alert_id, device_id__in=list(device_ids), acknowledged_at__isnull=True, state=state
-        ).update(acknowledged_at=at)
-    return changed
+        stamps["acknowledged_at"] = Coalesce("acknowledged_at", Value(at, output_field=DateTimeField()))
+    rows = AlertDispatch.objects.filter(alert_id=alert_id, device_id__in=list(device_ids), state__in=lower)
+    return rows.update(state=state, **stamps)
 
 
 reports.register("alert", reports.RecordType(check=check, model=AlertReceipt, row=row, stored=stored))

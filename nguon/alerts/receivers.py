@@ -24,11 +24,12 @@ def _acknowledged():
     return AlertDispatch.objects.filter(alert__in=current, state__in=states).values_list("alert_id", "device_id")
 
 
-def _sent(event_id, alert_id, device_ids, at):
-    from nguon.alerts.delivery import mark_sent
+def _sent(event, device_ids, at):
+    """The gateway queued an alert event on these devices' open streams (run in its writer thread)."""
+    from nguon.alerts.models import DispatchState
 
-    if alert_id is not None:
-        mark_sent(event_id, alert_id, device_ids, at)
+    if event.ack_key is not None:
+        receipts.advance(event.ack_key, device_ids, DispatchState.SENT, at)
 
 
 events.ACKNOWLEDGED.append(_acknowledged)

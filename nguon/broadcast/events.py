@@ -130,8 +130,8 @@ def unexpired_sticky(now: datetime, limit: int = 1000) -> list[DeviceEvent]:
 
 # Hooks the alerts app fills in (broadcast does not import it):
 # - ACKNOWLEDGED: callables returning (alert id, device id) pairs already acknowledged, read at gateway start-up;
-# - ON_SENT: event type → callable(event id, ack key, device ids, at) run in the gateway's writer thread once the
-#   event is queued on those devices' streams.
+# - ON_SENT: event type → callable(event, device ids, at) run in the gateway's writer thread once the event is
+#   queued on those devices' streams.
 ACKNOWLEDGED: list = []
 ON_SENT: dict = {}
 

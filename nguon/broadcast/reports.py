@@ -56,7 +56,9 @@ class BatchError(Exception):
         super().__init__(code)
 
 
-class _Reject(Exception):
+class Reject(Exception):
+    """One record refused, with the reason sent back to the device (record checks of other apps raise it too)."""
+
     def __init__(self, reason: str):
         self.reason = reason
 
@@ -82,67 +84,67 @@ class Batch:
         }
 
 
-def _is_int(value) -> bool:
+def is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _time(record: dict, key: str, now: datetime, *, required: bool = True) -> datetime | None:
+def record_time(record: dict, key: str, now: datetime, *, required: bool = True) -> datetime | None:
     value = record.get(key)
     if value is None and not required:
         return None
     if not isinstance(value, str) or len(value) > 40:
-        raise _Reject("invalid")
+        raise Reject("invalid")
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise _Reject("invalid")
+        raise Reject("invalid")
     if moment.tzinfo is None:
-        raise _Reject("invalid")  # the protocol says UTC with a Z; a local time without offset is ambiguous
+        raise Reject("invalid")  # the protocol says UTC with a Z; a local time without offset is ambiguous
     if moment > now + FUTURE_SLACK:
-        raise _Reject("in_future")
+        raise Reject("in_future")
     if moment < now - MAX_AGE:
-        raise _Reject("too_old")
+        raise Reject("too_old")
     return moment
 
 
-def _text(record: dict, key: str, limit: int, *, required: bool = False) -> str:
+def record_text(record: dict, key: str, limit: int, *, required: bool = False) -> str:
     value = record.get(key, "")
-    if _is_int(value):
+    if is_int(value):
         value = str(value)  # `"item": 41` means the same as "41"
     if value is None and not required:
         return ""
     if not isinstance(value, str) or (required and not value.strip()):
-        raise _Reject("invalid")
+        raise Reject("invalid")
     if "\x00" in value:  # PostgreSQL refuses NUL in text: one such record would fail the whole group commit
-        raise _Reject("invalid")
+        raise Reject("invalid")
     return value[:limit]
 
 
 def _heartbeat(record: dict, now: datetime) -> dict:
-    values = {"at": _time(record, "at", now), "current_item": _text(record, "current_item", 200)}
+    values = {"at": record_time(record, "at", now), "current_item": record_text(record, "current_item", 200)}
     for key, (low, high) in _INT_RANGES.items():
         value = record.get(key)
-        if value is not None and not (_is_int(value) and low <= value <= high):
-            raise _Reject("invalid")
+        if value is not None and not (is_int(value) and low <= value <= high):
+            raise Reject("invalid")
         values[key] = value
     temperature = record.get("temperature")
     if temperature is not None and not (
         isinstance(temperature, int | float) and not isinstance(temperature, bool) and abs(temperature) < 1000
     ):
-        raise _Reject("invalid")
+        raise Reject("invalid")
     values["temperature"] = temperature
     return values
 
 
 def _play(record: dict, now: datetime) -> dict:
-    started = _time(record, "started_at", now)
-    ended = _time(record, "ended_at", now, required=False)
+    started = record_time(record, "started_at", now)
+    ended = record_time(record, "ended_at", now, required=False)
     if ended is not None and ended < started:
-        raise _Reject("invalid")
+        raise Reject("invalid")
     result = record.get("result")
     if not isinstance(result, str) or result not in PlayResult.values:
-        raise _Reject("invalid")
-    occurrence = _text(record, "occurrence", 80, required=True)
+        raise Reject("invalid")
+    occurrence = record_text(record, "occurrence", 80, required=True)
     slot_text = occurrence.partition("@")[0]
     slot_id = int(slot_text) if slot_text.isascii() and slot_text.isdigit() and len(slot_text) < 18 else None
     return {
@@ -150,7 +152,7 @@ def _play(record: dict, now: datetime) -> dict:
         "ended_at": ended,
         "result": result,
         "occurrence": occurrence,
-        "item": _text(record, "item", 200),
+        "item": record_text(record, "item", 200),
         "slot_id": slot_id,
     }
 
@@ -158,15 +160,15 @@ def _play(record: dict, now: datetime) -> dict:
 def _log(record: dict, now: datetime) -> dict:
     level = record.get("level", "info")
     if not isinstance(level, str) or level not in LOG_LEVELS:
-        raise _Reject("invalid")
-    return {"at": _time(record, "at", now), "level": level, "message": _text(record, "message", 4000)}
+        raise Reject("invalid")
+    return {"at": record_time(record, "at", now), "level": level, "message": record_text(record, "message", 4000)}
 
 
 def _fault(record: dict, now: datetime) -> dict:
     return {
-        "at": _time(record, "at", now),
-        "code": _text(record, "code", 60, required=True),
-        "message": _text(record, "message", 4000),
+        "at": record_time(record, "at", now),
+        "code": record_text(record, "code", 60, required=True),
+        "message": record_text(record, "message", 4000),
     }
 
 
@@ -210,7 +212,7 @@ def parse(body: bytes, *, device_id: int, now: datetime) -> Batch:
     if not isinstance(records, list) or len(records) > MAX_RECORDS:
         raise BatchError()
     # Every record must carry a usable seq before anything is looked at: it is what makes re-sending safe.
-    if not all(isinstance(r, dict) and _is_int(r.get("seq")) and 0 < r["seq"] <= MAX_SEQ for r in records):
+    if not all(isinstance(r, dict) and is_int(r.get("seq")) and 0 < r["seq"] <= MAX_SEQ for r in records):
         raise BatchError()
     batch = Batch(device_id=device_id, received_at=now)
     seen: set[int] = set()
@@ -224,9 +226,9 @@ def parse(body: bytes, *, device_id: int, now: datetime) -> Batch:
         check = _check_for(kind)
         try:
             if check is None:
-                raise _Reject("unknown_type")
+                raise Reject("unknown_type")
             batch.records.append({"seq": seq, "type": record["type"], **check(record, now)})
-        except _Reject as refusal:
+        except Reject as refusal:
             batch.rejected.append({"seq": seq, "reason": refusal.reason})
     return batch
 

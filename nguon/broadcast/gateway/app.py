@@ -227,7 +227,7 @@ class Gateway:
     def _note_sent(self, event: events.DeviceEvent, device_ids: list[int], now) -> None:
         hook = events.ON_SENT.get(event.type)
         if hook is not None and device_ids:
-            self.intake.later(hook, event.id, event.ack_key, device_ids, now)
+            self.intake.later(hook, event, device_ids, now)
 
     async def _keepalive(self) -> None:
         while True:
