@@ -19,7 +19,6 @@ import json
 import os
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 
 import django
 
@@ -98,29 +97,6 @@ def populate(n: int) -> None:
     )
 
 
-def _alert_data(communes) -> dict:
-    """As nguon/alerts/tests/helpers.py alert_data()."""
-    now = datetime.now(UTC)
-    return {
-        "status": "Actual",
-        "msg_type": "Alert",
-        "event": "Lũ lụt",
-        "categories": ["Met"],
-        "response_types": ["Evacuate"],
-        "urgency": "Immediate",
-        "severity": "Severe",
-        "certainty": "Likely",
-        "headline": "Cảnh báo lũ trên sông Đồng Nai",
-        "description": "Mực nước sông Đồng Nai đang lên nhanh. Các hộ dân ven sông chuẩn bị di dời.",
-        "instruction": "Di chuyển người và tài sản lên nơi cao. Không đi qua các đoạn đường ngập.",
-        "sender_name": "Ban Chỉ huy Phòng thủ dân sự tỉnh",
-        "area_desc": ", ".join(c.name for c in communes),
-        "area_units": communes,
-        "onset": now,
-        "expires": now + timedelta(hours=6),
-    }
-
-
 def prepare() -> None:
     from django.contrib.auth import get_user_model
 
@@ -132,7 +108,14 @@ def prepare() -> None:
 
     communes, province = _communes(), _province()
     approver = get_user_model().objects.get(username=APPROVER)
-    alert = do_create_alert(_alert_data(communes), unit=province, acting_user=approver)
+    from nguon.alerts.tests.helpers import alert_data  # the tests' flood alert: the same message in both
+
+    data = alert_data(
+        sender_name="Ban Chỉ huy Phòng thủ dân sự tỉnh",
+        area_desc=", ".join(c.name for c in communes),
+        area_units=communes,
+    )
+    alert = do_create_alert(data, unit=province, acting_user=approver)
     asset = MediaAsset.objects.get(title="Bench alert audio")
     Alert.objects.filter(pk=alert.pk).update(audio=asset, audio_state=AudioState.READY)
     alert.refresh_from_db()
