@@ -105,3 +105,14 @@ def test_atom_feed(cast, alerts):
     assert f"/canh-bao/{alerts['shown'].pk}.xml" in body
     for name in ("drill", "pending", "expired", "restricted"):
         assert f"/canh-bao/{alerts[name].pk}.xml" not in body, name
+
+
+def test_the_feed_reads_each_alerts_units_from_one_prefetch(cast, client, django_assert_max_num_queries):
+    from nguon.alerts.actions import do_approve
+    from nguon.alerts.tests.helpers import make_alert
+
+    for n in range(5):
+        do_approve(make_alert(cast, headline=f"Cảnh báo {n}"), acting_user=cast.approver)
+    with django_assert_max_num_queries(4):
+        response = client.get("/canh-bao/feed.atom")
+    assert response.content.count(b"<entry>") == 5
