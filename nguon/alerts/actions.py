@@ -370,3 +370,41 @@ def do_add_sender(*, name: str, cap_sender: str, unit: Unit, acting_user=None) -
             "alerts.sender_added", actor=acting_user, obj=sender, unit=unit, changes={"cap_sender": cap_sender}
         )
     return sender, token
+
+
+def do_set_alert_rule(unit: Unit, approvals_required: int | None, *, acting_user) -> AlertRule | None:
+    """Set how many people approve the unit's alerts (None: remove the unit's rule, the one above applies)."""
+    require(acting_user, Capability.MANAGE_UNITS, unit)
+    if approvals_required not in (None, 1, 2):
+        raise _fail("approvals_required", _("One approver, or two different people."))
+    with transaction.atomic():
+        before = approvals_required_at(unit)
+        if approvals_required is None:
+            AlertRule.objects.filter(unit=unit).delete()
+            rule = None
+        else:
+            rule, _created = AlertRule.objects.update_or_create(
+                unit=unit, defaults={"approvals_required": approvals_required}
+            )
+        record_event(
+            "alerts.rule_set", actor=acting_user, obj=unit, unit=unit,
+            changes={"approvals_required": [before, approvals_required]},
+        )  # fmt: skip
+    return rule
+
+
+def approvals_required_at(unit: Unit) -> int | None:
+    """The unit's own rule, if it has one."""
+    return AlertRule.objects.filter(unit=unit).values_list("approvals_required", flat=True).first()
+
+
+def do_update_sender(sender, *, name: str, is_active: bool, acting_user):
+    """Rename a trusted sender or switch it off (its token stops working at once)."""
+    require(acting_user, Capability.MANAGE_UNITS, sender.unit)
+    with transaction.atomic():
+        changes = {k: [getattr(sender, k), v] for k, v in (("name", name), ("is_active", is_active))
+                   if getattr(sender, k) != v}  # fmt: skip
+        type(sender).objects.filter(pk=sender.pk).update(name=name, is_active=is_active)
+        record_event("alerts.sender_updated", actor=acting_user, obj=sender, unit=sender.unit, changes=changes)
+    sender.name, sender.is_active = name, is_active
+    return sender

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from nguon.alerts.actions import do_set_alert_rule, do_update_sender
 from nguon.alerts.models import Alert, AlertApproval, AlertRule, AlertSender
 
 
@@ -10,6 +11,19 @@ class AlertRuleAdmin(admin.ModelAdmin):
     search_fields = ["unit__code", "unit__name"]
     list_select_related = ["unit"]
     raw_id_fields = ["unit"]
+
+    def save_model(self, request, obj, form, change):
+        if change and "unit" in form.changed_data:  # moved to another unit: the old unit loses its rule
+            do_set_alert_rule(AlertRule.objects.get(pk=obj.pk).unit, None, acting_user=request.user)
+        saved = do_set_alert_rule(obj.unit, obj.approvals_required, acting_user=request.user)
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        do_set_alert_rule(obj.unit, None, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for rule in queryset.select_related("unit"):
+            do_set_alert_rule(rule.unit, None, acting_user=request.user)
 
 
 @admin.register(AlertSender)
@@ -29,6 +43,10 @@ class AlertSenderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        stored = AlertSender.objects.get(pk=obj.pk)
+        do_update_sender(stored, name=obj.name, is_active=obj.is_active, acting_user=request.user)
 
 
 class ApprovalInline(admin.TabularInline):

@@ -151,3 +151,40 @@ def test_cancel_retracts_from_every_device_that_got_it(cast):
     assert event.device_ids == [board.pk] and event.body == {"alert": {"id": alert.pk}}
     with pytest.raises(Conflict):
         actions.do_cancel(alert, acting_user=cast.approver)
+
+
+def test_rules_change_through_the_action_audited_and_by_administrators_only(cast):
+    from nguon.audit.models import AuditEvent
+
+    with pytest.raises(Forbidden):
+        actions.do_set_alert_rule(cast.province, 2, acting_user=cast.approver)
+    actions.do_set_alert_rule(cast.province, 2, acting_user=cast.province_admin)
+    assert actions.approvals_required(cast.commune) == 2
+    actions.do_set_alert_rule(cast.province, None, acting_user=cast.province_admin)
+    assert actions.approvals_required(cast.commune) == 1
+    changes = [e.changes for e in AuditEvent.objects.filter(action="alerts.rule_set").order_by("id")]
+    assert changes == [{"approvals_required": [None, 2]}, {"approvals_required": [2, None]}]
+
+
+def test_switching_a_sender_off_is_audited_and_its_token_stops_working(cast, client):
+    from nguon.audit.models import AuditEvent
+
+    sender, token = actions.do_add_sender(name="Cục PCTT", cap_sender="pctt@example.gov.vn", unit=cast.province)
+    actions.do_update_sender(sender, name="Cục PCTT", is_active=False, acting_user=cast.province_admin)
+    event = AuditEvent.objects.get(action="alerts.sender_updated")
+    assert event.changes == {"is_active": [True, False]}
+    response = client.post("/api/v1/alerts/cap", b"<alert/>", content_type="application/cap+xml",
+                           HTTP_AUTHORIZATION=f"Bearer {token}")  # fmt: skip
+    assert response.status_code == 401
+
+
+def test_the_admin_sets_rules_through_the_action(cast, client_for):
+    from nguon.audit.models import AuditEvent
+    from nguon.conftest import give_totp
+
+    give_totp(cast.province_admin)
+    admin = client_for(cast.province_admin)
+    response = admin.post("/admin/alerts/alertrule/add/", {"unit": cast.province.pk, "approvals_required": 2})
+    assert response.status_code == 302, response.content[:500]
+    assert actions.approvals_required(cast.commune) == 2
+    assert AuditEvent.objects.filter(action="alerts.rule_set", actor=cast.province_admin).exists()
