@@ -90,6 +90,7 @@ class Gateway:
         self._tasks: list[asyncio.Task] = []
         self._last_id = 0
         self._gaps: dict[int, float] = {}  # outbox ids skipped over → when first missed (see _poll_once)
+        self._sent: dict[int, tuple[events.DeviceEvent, list[int]]] = {}  # event id → devices reached, to record
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -173,6 +174,7 @@ class Gateway:
         for task in self._tasks:
             task.cancel()
         self.hub.disconnect(None)
+        self._record_sent()
         await self.intake.stop()
 
     # The outbox
@@ -186,6 +188,7 @@ class Gateway:
             except Exception:
                 logger.exception("reading the push outbox failed")
                 await asyncio.sleep(1)
+            self._record_sent()
             await asyncio.sleep(POLL_SECONDS)
 
     async def _poll_once(self) -> None:
@@ -225,9 +228,16 @@ class Gateway:
             self._note_sent(event, reached, now)
 
     def _note_sent(self, event: events.DeviceEvent, device_ids: list[int], now) -> None:
-        hook = events.ON_SENT.get(event.type)
-        if hook is not None and device_ids:
-            self.intake.later(hook, event, device_ids, now)
+        """Remember that these devices were sent the event; recorded by `_record_sent` at the next poll, so that a
+        wave of reconnecting devices (each replayed an alert) makes one write per event, not one per device."""
+        if device_ids and event.type in events.ON_SENT:
+            self._sent.setdefault(event.id, (event, []))[1].extend(device_ids)
+
+    def _record_sent(self) -> None:
+        now = now_utc()
+        for event, device_ids in self._sent.values():
+            self.intake.later(events.ON_SENT[event.type], event, device_ids, now)
+        self._sent = {}
 
     async def _keepalive(self) -> None:
         while True:
