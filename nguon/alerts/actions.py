@@ -275,18 +275,17 @@ def _approve(alert: Alert, user, now) -> None:
 
 
 def _issue(alert: Alert, user, now) -> None:
+    cancel = alert.msg_type == MsgType.CANCEL
     alert.state, alert.issued_at = AlertState.ISSUED, now
-    alert.save(update_fields=["state", "issued_at"])
+    alert.closed_at = now if cancel else None  # a Cancel has done its work once issued
+    alert.save(update_fields=["state", "issued_at", "closed_at"])
     previous = alert.replaces
     if previous is not None and previous.state == AlertState.ISSUED:
-        previous.state = AlertState.CANCELLED if alert.msg_type == MsgType.CANCEL else AlertState.SUPERSEDED
+        previous.state = AlertState.CANCELLED if cancel else AlertState.SUPERSEDED
         previous.closed_at = now
         previous.save(update_fields=["state", "closed_at"])
         delivery.retract(previous)
-    events = delivery.dispatch(alert, now=now) if alert.msg_type != MsgType.CANCEL else []
-    if alert.msg_type == MsgType.CANCEL:
-        alert.closed_at = now
-        alert.save(update_fields=["closed_at"])
+    events = [] if cancel else delivery.dispatch(alert, now=now)
     record_event(
         "alerts.issued",
         actor=user,
