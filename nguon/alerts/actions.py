@@ -35,6 +35,7 @@ from nguon.alerts.models import (
     Severity,
     Urgency,
 )
+from nguon.alerts.signals import alert_issued, alert_pending, alert_rejected
 from nguon.audit.actions import record_event
 from nguon.core.errors import Conflict, Invalid
 from nguon.lib import geo
@@ -220,6 +221,8 @@ def do_create_alert(
             transaction.on_commit(lambda: request_audio(alert.pk))
         if issue_now and acting_user is not None and can(acting_user, Capability.APPROVE_ALERTS, unit):
             _approve(alert, acting_user, now)
+        if alert.state == AlertState.PENDING:
+            transaction.on_commit(lambda: alert_pending.send(sender=Alert, alert=alert, actor=acting_user))
     alert.refresh_from_db()
     return alert
 
@@ -286,6 +289,7 @@ def _issue(alert: Alert, user, now) -> None:
         previous.save(update_fields=["state", "closed_at"])
         delivery.retract(previous)
     events = [] if cancel else delivery.dispatch(alert, now=now)
+    transaction.on_commit(lambda: alert_issued.send(sender=Alert, alert=alert, actor=user))
     record_event(
         "alerts.issued",
         actor=user,
@@ -305,6 +309,9 @@ def do_reject(alert: Alert, *, acting_user, comment: str = "") -> Alert:
         alert.state, alert.closed_at = AlertState.REJECTED, timezone.now()
         alert.save(update_fields=["state", "closed_at"])
         record_event("alerts.rejected", actor=acting_user, obj=alert, unit=alert.unit, changes={"comment": comment})
+        transaction.on_commit(
+            lambda: alert_rejected.send(sender=Alert, alert=alert, actor=acting_user, comment=comment)
+        )
     return alert
 
 

@@ -24,6 +24,7 @@ from nguon.broadcast.models import (
     Technology,
 )
 from nguon.broadcast.schedule import local_zone, occurrences, slots_for_device
+from nguon.broadcast.signals import devices_went_offline
 from nguon.core.errors import Invalid
 from nguon.lib.plot import convex_hull, fit_frame, graticule
 
@@ -36,13 +37,15 @@ SKEW_WARNING_MS = 1000
 def mark_overdue_offline(now=None) -> int:
     """Mark devices silent past their grace time offline (claimed row by row: safe with several workers)."""
     now = now or timezone.now()
-    count = 0
+    went: list[int] = []
     for pk in Device.objects.overdue(now).values_list("pk", flat=True):
         with transaction.atomic():
             if Device.objects.filter(pk=pk, is_online=True, silent_after__lt=now).update(is_online=False):
                 DeviceStatusChange.objects.create(device_id=pk, at=now, online=False, reason="silent")
-                count += 1
-    return count
+                went.append(pk)
+    if went:
+        transaction.on_commit(lambda: devices_went_offline.send(sender=Device, device_ids=went, at=now))
+    return len(went)
 
 
 # --- The fleet list -------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from nguon.audit.actions import diff, record_event
 from nguon.content.models import Adoption, Bulletin, Category, Language, Priority, Revision, Status, WorkflowEvent
 from nguon.content.text import has_words, plain, safe_html
 from nguon.core.errors import Conflict, Forbidden, Invalid
+from nguon.core.validators import xml_text_problem
 from nguon.lib.folding import fold
 from nguon.units.models import Unit
 
@@ -30,6 +31,11 @@ MAX_BOARD = 500
 # Sent after commit; the broadcast app listens (schedules, manifests, push).
 bulletin_published = Signal()
 bulletin_withdrawn = Signal()
+# Workflow steps other apps (notifications) react to; sent after commit with `bulletin` and `actor`
+# (`comment` too for a return).
+bulletin_submitted = Signal()
+bulletin_returned = Signal()
+bulletin_approved = Signal()
 
 
 @dataclass
@@ -56,6 +62,13 @@ class BulletinData:
 def clean_bulletin_data(data: BulletinData, owner_unit: Unit) -> BulletinData:
     """Strip markup, check lengths, windows and targets; raise Invalid with every problem at once."""
     errors: dict[str, list] = {}
+    for name in ("title", "summary", "body", "spoken_text", "board_text", "web_html"):
+        # Imports and the API reach here without a form: text XML cannot carry is refused here too.
+        problem = xml_text_problem(getattr(data, name) or "")
+        if problem:
+            errors[name] = [problem]
+    if errors:
+        raise Invalid(_("The bulletin has errors; nothing was saved."), fields=errors)
     data.title = plain(data.title).replace("\n", " ")
     data.summary = plain(data.summary)
     data.body = plain(data.body)
@@ -292,7 +305,7 @@ def do_submit_bulletin(bulletin: Bulletin, *, acting_user) -> Bulletin:
     require(acting_user, Capability.EDIT_CONTENT, bulletin.owner_unit)
     with transaction.atomic():
         bulletin = _lock(bulletin)
-        return _transition(
+        _transition(
             bulletin,
             allowed_from={Status.DRAFT, Status.RETURNED},
             to=Status.SUBMITTED,
@@ -300,6 +313,8 @@ def do_submit_bulletin(bulletin: Bulletin, *, acting_user) -> Bulletin:
             acting_user=acting_user,
             audit_action="content.bulletin_submitted",
         )
+        transaction.on_commit(lambda: bulletin_submitted.send(sender=Bulletin, bulletin=bulletin, actor=acting_user))
+    return bulletin
 
 
 def do_approve_bulletin(bulletin: Bulletin, *, acting_user, revision_number: int, now=None) -> Bulletin:
@@ -326,6 +341,7 @@ def do_approve_bulletin(bulletin: Bulletin, *, acting_user, revision_number: int
             audit_action="content.bulletin_approved",
             extra={"approved_revision": bulletin.current_revision},
         )
+        transaction.on_commit(lambda: bulletin_approved.send(sender=Bulletin, bulletin=bulletin, actor=acting_user))
         if bulletin.publish_at is None or bulletin.publish_at <= now:
             _publish(bulletin, acting_user=acting_user, now=now)
     return bulletin
@@ -338,7 +354,7 @@ def do_return_bulletin(bulletin: Bulletin, *, acting_user, comment: str) -> Bull
     with transaction.atomic():
         bulletin = _lock(bulletin)
         require(acting_user, Capability.APPROVE_CONTENT, bulletin.owner_unit)
-        return _transition(
+        _transition(
             bulletin,
             allowed_from={Status.SUBMITTED},
             to=Status.RETURNED,
@@ -347,6 +363,10 @@ def do_return_bulletin(bulletin: Bulletin, *, acting_user, comment: str) -> Bull
             comment=comment,
             audit_action="content.bulletin_returned",
         )
+        transaction.on_commit(
+            lambda: bulletin_returned.send(sender=Bulletin, bulletin=bulletin, actor=acting_user, comment=comment)
+        )
+    return bulletin
 
 
 def _publish(bulletin: Bulletin, *, acting_user, now) -> Bulletin:
