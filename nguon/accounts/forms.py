@@ -4,9 +4,10 @@ from django.utils.translation import gettext_lazy as _
 
 from nguon.accounts.access import units_for_user
 from nguon.accounts.roles import Capability, Role
+from nguon.core.forms import Form, XmlSafeFormMixin
 
 
-class LoginForm(AuthenticationForm):
+class LoginForm(XmlSafeFormMixin, AuthenticationForm):
     error_messages = {
         "invalid_login": _("Wrong username or password. Note that the password is case-sensitive."),
         "inactive": _("This account is disabled."),
@@ -18,7 +19,7 @@ class LoginForm(AuthenticationForm):
         self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
 
 
-class TokenForm(forms.Form):
+class TokenForm(Form):
     token = forms.CharField(
         label=_("6-digit code"),
         min_length=6,
@@ -34,7 +35,7 @@ class UnitChoiceMixin:
         field.label_from_instance = lambda u: f"{'— ' * (u.depth)}{u.name} ({u.code})"
 
 
-class UserCreateForm(UnitChoiceMixin, forms.Form):
+class UserCreateForm(UnitChoiceMixin, Form):
     username = forms.CharField(label=_("Username"), max_length=150)
     full_name = forms.CharField(label=_("Full name"), max_length=150)
     email = forms.EmailField(label=_("Email"), required=False)
@@ -47,7 +48,7 @@ class UserCreateForm(UnitChoiceMixin, forms.Form):
         self.limit_units(user, Capability.MANAGE_USERS)
 
 
-class GrantForm(UnitChoiceMixin, forms.Form):
+class GrantForm(UnitChoiceMixin, Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=None)
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Router, Status
 from ninja.security import HttpBearer
 
 from nguon.accounts.access import get_unit_for_user
@@ -17,7 +17,7 @@ from nguon.alerts.access import alerts_for_user, get_alert_for_user
 from nguon.alerts.models import Alert, AlertSender, Origin
 from nguon.broadcast.actions import token_hash
 from nguon.core.errors import Invalid
-from nguon.core.schemas import ERRORS
+from nguon.core.schemas import ERRORS, Schema
 from nguon.units.models import Unit
 
 router = Router(tags=["alerts"])

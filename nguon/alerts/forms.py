@@ -18,6 +18,7 @@ from nguon.accounts.access import units_for_user
 from nguon.accounts.roles import Capability
 from nguon.alerts.models import Alert, AlertState, CapStatus, Category, Certainty, ResponseType, Severity, Urgency
 from nguon.content.forms import DateTimeLocalInput
+from nguon.core.forms import Form
 
 # A CAP file is a few kilobytes; anything far larger is not an alert.
 MAX_CAP_BYTES = 2 * 1024 * 1024
@@ -105,7 +106,7 @@ def circles_text(circles) -> str:
     return "\n".join(f"{_coordinate(lat)},{_coordinate(lon)} {_coordinate(radius)}" for lat, lon, radius in circles)
 
 
-class AlertForm(forms.Form):
+class AlertForm(Form):
     unit = forms.ModelChoiceField(label=_("Issuing unit"), queryset=None)
     status = forms.ChoiceField(
         label=_("Kind of message"),
@@ -280,7 +281,7 @@ class AlertForm(forms.Form):
         }
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(Form):
     """The reason given when rejecting (required) or cancelling (optional) an alert."""
 
     comment = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
@@ -290,7 +291,7 @@ class DecisionForm(forms.Form):
         self.fields["comment"].required = required
 
 
-class ImportForm(forms.Form):
+class ImportForm(Form):
     unit = forms.ModelChoiceField(label=_("Issuing unit"), queryset=None)
     file = forms.FileField(label=_("CAP 1.2 file (XML)"), help_text=_("At most 2 MB."))
 
@@ -306,7 +307,7 @@ class ImportForm(forms.Form):
         return upload
 
 
-class AlertFilterForm(forms.Form):
+class AlertFilterForm(Form):
     state = forms.ChoiceField(label=_("State"), choices=[("", _("All")), *AlertState.choices], required=False)
     status = forms.ChoiceField(label=_("Kind"), choices=[("", _("All")), *CapStatus.choices], required=False)
 

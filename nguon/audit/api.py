@@ -1,9 +1,10 @@
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from nguon.audit.queries import events_for_user
 from nguon.audit.schemas import EventOut
 from nguon.core.errors import Forbidden
+from nguon.core.schemas import Schema
 
 router = Router(tags=["audit"])
 

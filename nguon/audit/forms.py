@@ -1,8 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from nguon.core.forms import Form
 
-class AuditFilterForm(forms.Form):
+
+class AuditFilterForm(Form):
     action = forms.CharField(label=_("Action"), required=False, max_length=80)
     actor = forms.CharField(label=_("User"), required=False, max_length=150)
     unit = forms.CharField(label=_("Unit code"), required=False, max_length=20)

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from ninja import Schema
+from nguon.core.schemas import Schema
 
 
 class EventOut(Schema):

@@ -7,14 +7,14 @@ from datetime import date, datetime
 from typing import Literal
 
 from django.db.models import F
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from nguon.accounts.access import get_unit_for_user
 from nguon.broadcast import monitoring
 from nguon.broadcast.access import devices_for_user, get_device_for_user
 from nguon.broadcast.models import DeviceKind, Technology
-from nguon.core.schemas import ERRORS
+from nguon.core.schemas import ERRORS, Schema
 
 router = Router(tags=["devices"])
 RECENT = 20

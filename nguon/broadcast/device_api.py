@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from ninja import Field, NinjaAPI, Schema
+from ninja import Field, NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from nguon.broadcast import device_media, events, reports
@@ -38,6 +38,7 @@ from nguon.broadcast.protocol import (
     server_time,
 )
 from nguon.core.errors import DomainError
+from nguon.core.schemas import Schema
 
 STREAM_POLL_SECONDS = 1.0
 STREAM_KEEPALIVE_SECONDS = 25.0

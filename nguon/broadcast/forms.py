@@ -9,6 +9,7 @@ from nguon.broadcast.access import devices_for_user, units_for_group_editor
 from nguon.broadcast.actions import DeviceData, GroupData
 from nguon.broadcast.models import Connectivity, DeviceKind, Technology
 from nguon.core.errors import DomainError
+from nguon.core.forms import Form
 from nguon.units.models import OrganisationKind
 
 
@@ -20,7 +21,7 @@ def _device_label(device):
     return f"{device.name} · {device.code} · {device.unit.name}"
 
 
-class DeviceForm(forms.Form):
+class DeviceForm(Form):
     """Register or edit a device. Ranges (volume, coordinates) are the action's rules; the form only parses."""
 
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=None)
@@ -83,7 +84,7 @@ class DeviceForm(forms.Form):
         return {**{name: getattr(device, name) for name in names}, "station": device.station_id}
 
 
-class FleetFilterForm(forms.Form):
+class FleetFilterForm(Form):
     STATUS_CHOICES = [
         ("", _("All")),
         ("online", _("Online")),
@@ -105,7 +106,7 @@ class FleetFilterForm(forms.Form):
         self.fields["unit"].choices = unit_choices(user)
 
 
-class GroupForm(forms.Form):
+class GroupForm(Form):
     unit = forms.ModelChoiceField(label=_("Owner"), queryset=None,
                                   help_text=_("Members may come from any commune below the owner."))  # fmt: skip
     name = forms.CharField(label=_("Name"), max_length=200)
@@ -139,7 +140,7 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class StatsFilterForm(forms.Form):
+class StatsFilterForm(Form):
     date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
     date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
     unit = forms.ChoiceField(label=_("Unit"), required=False)

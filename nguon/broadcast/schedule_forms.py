@@ -18,6 +18,7 @@ from nguon.broadcast.tt39 import playable_bulletins, self_and_ancestor_paths
 from nguon.content.access import media_for_user
 from nguon.content.forms import DateTimeLocalInput
 from nguon.content.models import MediaKind
+from nguon.core.forms import Form
 
 
 class DateInput(forms.DateInput):
@@ -40,7 +41,7 @@ def groups_for_unit(unit):
     return DeviceGroup.objects.filter(condition).select_related("unit")
 
 
-class SlotForm(forms.Form):
+class SlotForm(Form):
     """When a slot plays and to which devices. The action re-checks every rule; the form checks the obvious ones
     too, so that the conflict check can answer before anything is saved."""
 
@@ -135,7 +136,7 @@ def _bulletin_label(bulletin) -> str:
     return label
 
 
-class SlotItemForm(forms.Form):
+class SlotItemForm(Form):
     """One row of a slot's programme: a bulletin, a media file or a stream, one of the three."""
 
     bulletin = forms.ModelChoiceField(label=_("Bulletin"), queryset=None, required=False)
@@ -232,11 +233,11 @@ def item_formset(*, unit, user, data=None, initial=None) -> BaseSlotItemFormSet:
     return SlotItemFormSet(data, initial=initial, prefix="items", form_kwargs={"unit": unit, "user": user})
 
 
-class TemplateForm(forms.Form):
+class TemplateForm(Form):
     name = forms.CharField(label=_("Template name"), max_length=200, help_text=_("E.g. Morning programme."))
 
 
-class LiveForm(forms.Form):
+class LiveForm(Form):
     """Start a live broadcast: the Icecast mount the encoder sends to, and the devices that play it."""
 
     mount = forms.CharField(

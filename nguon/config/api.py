@@ -2,11 +2,13 @@
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import SessionAuth
 
 from nguon.core.errors import DomainError
+from nguon.core.validators import XML_CHAR_MESSAGE
 
 
 class StaffSession(SessionAuth):
@@ -42,6 +44,50 @@ def _domain_error(request, exc: DomainError):
     return api.create_response(request, exc.as_dict(), status=exc.status)
 
 
+# Pydantic's messages are English: the common ones in the user's language; others as Pydantic wrote them.
+_FIELD_MESSAGES = {
+    "missing": gettext_lazy("This field is required."),
+    "string_type": gettext_lazy("Enter text."),
+    "string_unicode": gettext_lazy("This text is not valid Unicode."),
+    "string_too_short": gettext_lazy("Enter at least %(min_length)s characters."),
+    "string_too_long": gettext_lazy("Enter at most %(max_length)s characters."),
+    "int_type": gettext_lazy("Enter a whole number."),
+    "int_parsing": gettext_lazy("Enter a whole number."),
+    "float_type": gettext_lazy("Enter a number."),
+    "float_parsing": gettext_lazy("Enter a number."),
+    "bool_type": gettext_lazy("Enter true or false."),
+    "bool_parsing": gettext_lazy("Enter true or false."),
+    "datetime_type": gettext_lazy("Enter a date and time (ISO 8601, with a time zone)."),
+    "datetime_parsing": gettext_lazy("Enter a date and time (ISO 8601, with a time zone)."),
+    "datetime_from_date_parsing": gettext_lazy("Enter a date and time (ISO 8601, with a time zone)."),
+    "date_type": gettext_lazy("Enter a date (YYYY-MM-DD)."),
+    "date_parsing": gettext_lazy("Enter a date (YYYY-MM-DD)."),
+    "date_from_datetime_parsing": gettext_lazy("Enter a date (YYYY-MM-DD)."),
+    "enum": gettext_lazy("Choose one of: %(expected)s."),
+    "literal_error": gettext_lazy("Choose one of: %(expected)s."),
+    "list_type": gettext_lazy("Enter a list."),
+    "dict_type": gettext_lazy("Enter an object."),
+    "model_type": gettext_lazy("Enter an object."),
+    "json_invalid": gettext_lazy("The body is not valid JSON."),
+    "greater_than_equal": gettext_lazy("Enter a value greater than or equal to %(ge)s."),
+    "less_than_equal": gettext_lazy("Enter a value less than or equal to %(le)s."),
+    "greater_than": gettext_lazy("Enter a value greater than %(gt)s."),
+    "less_than": gettext_lazy("Enter a value less than %(lt)s."),
+    "extra_forbidden": gettext_lazy("This field is not allowed here."),
+    "xml_char": XML_CHAR_MESSAGE,
+}
+
+
+def _field_message(item: dict) -> str:
+    template = _FIELD_MESSAGES.get(item.get("type", ""))
+    if template is None:
+        return str(item.get("msg", ""))
+    try:
+        return str(template) % item.get("ctx", {}) if "%(" in str(template) else str(template)
+    except (KeyError, TypeError, ValueError):
+        return str(item.get("msg", ""))
+
+
 @api.exception_handler(ValidationError)
 def _validation_error(request, exc: ValidationError):
     fields: dict[str, list[str]] = {}
@@ -51,7 +97,7 @@ def _validation_error(request, exc: ValidationError):
         # called "body", so only the leading pair is dropped.
         if location and location[0] in ("body", "query", "path", "header", "cookie", "form", "file"):
             location = location[2:] if len(location) > 2 else location[1:]
-        fields.setdefault(".".join(location) or "_", []).append(item.get("msg", ""))
+        fields.setdefault(".".join(location) or "_", []).append(_field_message(item))
     return _error(request, "invalid", _("The request is not valid."), 422, fields)
 
 

@@ -1,5 +1,5 @@
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from nguon.accounts.access import get_unit_for_user, units_for_user
@@ -17,7 +17,7 @@ from nguon.content.schemas import (
     CommentIn,
 )
 from nguon.core.errors import Forbidden, Invalid
-from nguon.core.schemas import ERRORS
+from nguon.core.schemas import ERRORS, Schema
 
 router = Router(tags=["content"])
 

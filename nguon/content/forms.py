@@ -6,6 +6,7 @@ from nguon.accounts.roles import Capability
 from nguon.content.access import media_for_user
 from nguon.content.actions import BulletinData
 from nguon.content.models import Category, Language, Priority, Source, Status
+from nguon.core.forms import Form
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -19,7 +20,7 @@ def _unit_label(unit):
     return f"{'— ' * unit.depth}{unit.name}"
 
 
-class BulletinForm(forms.Form):
+class BulletinForm(Form):
     owner_unit = forms.ModelChoiceField(label=_("Issuing unit"), queryset=None)
     title = forms.CharField(label=_("Title"), max_length=1000)
     summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
@@ -111,11 +112,11 @@ class BulletinForm(forms.Form):
         }
 
 
-class CommentForm(forms.Form):
+class CommentForm(Form):
     comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
 
 
-class BulletinFilterForm(forms.Form):
+class BulletinFilterForm(Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     status = forms.ChoiceField(label=_("Status"), choices=[("", _("All")), *Status.choices], required=False)
     priority = forms.ChoiceField(label=_("Priority"), choices=[("", _("All")), *Priority.choices], required=False)
@@ -125,7 +126,7 @@ class BulletinFilterForm(forms.Form):
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
-class ImportForm(forms.Form):
+class ImportForm(Form):
     unit = forms.ModelChoiceField(label=_("Receiving unit"), queryset=None)
     source = forms.ChoiceField(
         label=_("Received from"),
@@ -139,7 +140,7 @@ class ImportForm(forms.Form):
         self.fields["unit"].label_from_instance = _unit_label
 
 
-class MediaUploadForm(forms.Form):
+class MediaUploadForm(Form):
     file = forms.FileField(label=_("File"))
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=None)
     title = forms.CharField(label=_("Title"), max_length=300, required=False)

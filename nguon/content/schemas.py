@@ -1,6 +1,8 @@
 from datetime import datetime
 
-from ninja import Field, Schema
+from ninja import Field
+
+from nguon.core.schemas import Schema
 
 
 class BulletinIn(Schema):

@@ -3,9 +3,10 @@ from django.utils.translation import gettext_lazy as _
 
 from nguon.accounts.access import units_for_user
 from nguon.accounts.roles import Capability
+from nguon.core.forms import Form
 
 
-class LexiconForm(forms.Form):
+class LexiconForm(Form):
     term = forms.CharField(label=_("Written"), max_length=100)
     spoken = forms.CharField(label=_("Spoken"), max_length=300)
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=None, required=False, empty_label=_("Everywhere"))

@@ -1,9 +1,9 @@
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from nguon.accounts.access import get_unit_for_user, organisations_for_user, units_for_user
 from nguon.accounts.roles import Capability
-from nguon.core.schemas import ERRORS
+from nguon.core.schemas import ERRORS, Schema
 from nguon.units import actions
 from nguon.units.schemas import OrganisationIn, OrganisationOut, UnitOut, UnitPatch
 

@@ -1,6 +1,8 @@
 from datetime import date
 
-from ninja import Field, Schema
+from ninja import Field
+
+from nguon.core.schemas import Schema
 
 
 class UnitOut(Schema):

@@ -293,3 +293,17 @@ def test_import_page_refuses_other_units_and_large_files(cast, client_for, setti
     assert "file" in response.context["form"].errors
     assert not Bulletin.objects.exists()
     assert not WorkflowEvent.objects.exists()
+
+
+@pytest.mark.parametrize("fmt", ["ours", "ninjs"])
+def test_an_item_with_text_xml_cannot_carry_imports_nothing_and_is_named(cast, fmt):
+    if fmt == "ours":
+        items = [dict(OURS["bulletins"][0]), {**OURS["bulletins"][1], "body": "Chuyển đổi số\x0b VNeID"}]
+    else:
+        items = [dict(NINJS["items"][1]), {**NINJS["items"][2], "headline": "Triển lãm\x1b ảnh"}]
+    before = counts()
+    with pytest.raises(Invalid) as caught:
+        do_import_bulletins(as_file(items), unit=cast.province, source=Source.CENTRAL, acting_user=cast.province_editor)
+    assert list(caught.value.fields) == ["item 2"]
+    assert any("U+000B" in str(m) or "U+001B" in str(m) for m in caught.value.fields["item 2"])
+    assert counts() == before
