@@ -6,6 +6,7 @@ import secrets
 import warnings
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -57,8 +58,20 @@ try:
     ALERT_REPEAT = env_int("NGUON_ALERT_REPEAT", 2, minimum=1, maximum=5)
     # The CAP <sender> of alerts composed here.
     ALERT_SENDER = env_str("NGUON_ALERT_SENDER", "")
+    # Outgoing e-mail (notifications, password reset, feedback answers). Without a host, mail is written to the
+    # log (development); with one, it goes out by SMTP.
+    SMTP_HOST = env_str("NGUON_SMTP_HOST", "")
+    SMTP_PORT = env_int("NGUON_SMTP_PORT", 587, minimum=1, maximum=65535)
+    SMTP_USER = env_str("NGUON_SMTP_USER", "")
+    SMTP_PASSWORD = env_str("NGUON_SMTP_PASSWORD", "")
+    SMTP_SECURITY = env_str("NGUON_SMTP_SECURITY", "starttls").lower()
+    SMTP_TIMEOUT = env_int("NGUON_SMTP_TIMEOUT", 10, minimum=1, maximum=120)
+    EMAIL_FROM = env_str("NGUON_EMAIL_FROM", "")
 except EnvError as exc:
     raise ImproperlyConfigured(str(exc)) from None
+
+if SMTP_SECURITY not in ("starttls", "ssl", "none"):
+    raise ImproperlyConfigured(f"NGUON_SMTP_SECURITY={SMTP_SECURITY!r} must be starttls, ssl or none")
 
 if not ICECAST_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"NGUON_ICECAST_URL={ICECAST_URL!r} must start with http:// or https://")
@@ -250,6 +263,17 @@ if S3_BUCKET:
     }
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+if SMTP_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST, EMAIL_PORT = SMTP_HOST, SMTP_PORT
+    EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = SMTP_USER, SMTP_PASSWORD
+    EMAIL_USE_TLS, EMAIL_USE_SSL = SMTP_SECURITY == "starttls", SMTP_SECURITY == "ssl"
+    EMAIL_TIMEOUT = SMTP_TIMEOUT
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = EMAIL_FROM or f"Nguồn <no-reply@{urlsplit(PUBLIC_URL).hostname or 'localhost'}>"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 
 def _huey() -> dict:

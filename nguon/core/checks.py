@@ -49,6 +49,14 @@ def production_defaults(app_configs, **kwargs):
                 id="nguon.W006",
             )
         )
+    if not settings.SMTP_HOST:
+        warnings.append(
+            Warning(
+                "No SMTP server: e-mail (notifications, password reset) is only written to the log.",
+                hint="Set NGUON_SMTP_HOST (and NGUON_SMTP_USER, NGUON_SMTP_PASSWORD, NGUON_EMAIL_FROM).",
+                id="nguon.W007",
+            )
+        )
     warnings.extend(_demo_accounts())
     return warnings
 
