@@ -14,7 +14,6 @@ from nguon.audit.queries import events_for_user
 from nguon.core.errors import Forbidden
 from nguon.lib.folding import fold
 
-
 PAGE_SIZE = 50
 
 

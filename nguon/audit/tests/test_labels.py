@@ -68,7 +68,8 @@ def source_actions() -> tuple[set[str], set[str], dict[str, set[str]]]:
                         if isinstance(target, ast.Name):
                             assigned.setdefault(target.id, []).append(node.value)
                         elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
-                            assigned.setdefault(target.value.id, []).append(ast.Dict(keys=[target.slice], values=[ast.Constant(None)]))
+                            entry = ast.Dict(keys=[target.slice], values=[ast.Constant(None)])
+                            assigned.setdefault(target.value.id, []).append(entry)
             for node in ast.walk(function):
                 if not isinstance(node, ast.Call):
                     continue
