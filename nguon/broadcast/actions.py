@@ -306,7 +306,13 @@ def _check_slot(data: SlotData, unit) -> None:
                 )  # fmt: skip
         elif kind == ItemKind.MEDIA and item.get("media") is None:
             errors.setdefault("items", []).append(_("Item %(n)d: choose a media file.") % {"n": index})
-        elif kind == ItemKind.MEDIA and item["media"].unit_id and not item["media"].unit.contains(unit):
+        elif kind == ItemKind.MEDIA and item["media"].is_generated:
+            # Approval holds: rendered speech (of a draft too) plays only through its bulletin's approved revision.
+            errors.setdefault("items", []).append(
+                _("Item %(n)d: this audio was rendered from a bulletin; schedule the bulletin itself once it is "
+                  "approved.") % {"n": index}
+            )  # fmt: skip
+        elif kind == ItemKind.MEDIA and not item["media"].is_usable_in(unit):
             errors.setdefault("items", []).append(
                 _("Item %(n)d: this media file belongs to another unit.") % {"n": index}
             )

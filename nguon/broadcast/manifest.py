@@ -61,6 +61,8 @@ def _item(item, device: Device, memo: dict) -> list[dict]:
         return [{**entry, "pushed": item.pushed} for entry in memo[key]]
     if item.kind == ItemKind.MEDIA and item.media_id:
         m = item.media
+        if m.is_generated:
+            return []  # rendered speech reaches a device only through its bulletin's approved revision
         return [{"kind": m.kind if m.kind != "audio" else "audio", "title": m.title or m.original_name,
                  "sha256": m.sha256, "size": m.size, "url": MEDIA_PATH + m.sha256, "duration": m.duration}]  # fmt: skip
     if item.kind == ItemKind.RELAY and item.stream_url:

@@ -15,7 +15,7 @@ from nguon.broadcast.access import devices_for_user, groups_for_user
 from nguon.broadcast.actions import SlotData
 from nguon.broadcast.models import Device, DeviceGroup, DeviceKind, ItemKind, Recurrence
 from nguon.broadcast.tt39 import playable_bulletins, self_and_ancestor_paths
-from nguon.content.access import media_for_user
+from nguon.content.access import library_for_user
 from nguon.content.forms import DateTimeLocalInput
 from nguon.content.models import MediaKind
 from nguon.core.forms import Form
@@ -157,10 +157,9 @@ class SlotItemForm(Form):
         super().__init__(*args, **kwargs)
         self.fields["bulletin"].queryset = playable_bulletins(unit).order_by("-published_at", "title")
         self.fields["bulletin"].label_from_instance = _bulletin_label
-        media = media_for_user(user).filter(kind__in=[MediaKind.AUDIO, MediaKind.IMAGE, MediaKind.VIDEO])
-        self.fields["media"].queryset = media.filter(
-            Q(unit__isnull=True) | Q(unit__path__in=self_and_ancestor_paths(unit))
-        )
+        # Library files only: a bulletin's rendered speech plays through the bulletin, once approved.
+        media = library_for_user(user).usable_in(unit)
+        self.fields["media"].queryset = media.filter(kind__in=[MediaKind.AUDIO, MediaKind.IMAGE, MediaKind.VIDEO])
         self.pushed = bool(self.initial.get("pushed"))
         if self.pushed:
             # TT 39: a priority bulletin sent from above stays; the operator only changes its place.

@@ -293,7 +293,7 @@ def _initial_items(unit, slot: Slot | None, template: ProgrammeTemplate | None) 
                 elif bulletin.pk not in pushed_ids:
                     rows.append({"bulletin": bulletin})
             elif entry.get("kind") == ItemKind.MEDIA:
-                media = MediaAsset.objects.filter(pk=entry.get("media")).first()
+                media = MediaAsset.objects.usable_in(unit).filter(pk=entry.get("media")).first()
                 if media is None:
                     dropped.append(_("a media file that was removed"))
                 else:

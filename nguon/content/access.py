@@ -68,6 +68,11 @@ def media_for_user(user):
     return scope_to_user(MediaAsset.objects.select_related("unit", "category"), user)
 
 
+def library_for_user(user):
+    """The library files a user may choose (attach, schedule): generated audio is never one of them."""
+    return media_for_user(user).library()
+
+
 def get_media_for_user(user, sha256: str) -> MediaAsset:
     asset = media_for_user(user).filter(sha256=sha256).first()
     if asset is None:

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from nguon.accounts.access import units_for_user
 from nguon.accounts.roles import Capability
-from nguon.content.access import media_for_user
+from nguon.content.access import library_for_user
 from nguon.content.actions import BulletinData
 from nguon.content.models import Category, Language, Priority, Source, Status
 from nguon.core.forms import Form
@@ -65,7 +65,7 @@ class BulletinForm(Form):
         self.fields["owner_unit"].label_from_instance = _unit_label
         self.fields["targets"].queryset = units_for_user(user).current()
         self.fields["targets"].label_from_instance = _unit_label
-        self.fields["attachments"].queryset = media_for_user(user)
+        self.fields["attachments"].queryset = library_for_user(user)
         if bulletin is not None:
             # The issuing unit of an existing bulletin does not change.
             del self.fields["owner_unit"]

@@ -182,6 +182,12 @@ def ingest(
         if size == 0:
             raise Invalid(_("The file is empty."), code="empty_file", fields={"file": [_("The file is empty.")]})
         sha = digest.hexdigest()
+        if MediaAsset.objects.filter(sha256=sha, is_generated=True).exists():
+            # The audio of a bulletin (a draft's too) or of an alert, downloaded and sent back as a library file,
+            # would play without the bulletin's approval.
+            message = _("This is audio the system rendered from a bulletin or an alert: it plays only through the "
+                        "approved bulletin or the alert, not as a library file.")  # fmt: skip
+            raise Invalid(message, code="generated_media", fields={"file": [message]})
         existing = MediaAsset.objects.filter(sha256=sha, unit=unit).first()
         if existing is not None:
             return existing

@@ -258,6 +258,17 @@ class MediaAssetQuerySet(models.QuerySet):
     def of_kind(self, kind):
         return self.filter(kind=kind)
 
+    def library(self):
+        """Files people put in the library. Audio the system rendered (a bulletin's speech, an alert's audio) is not
+        a library item: it plays only through its bulletin's approved revision or its alert, never on its own."""
+        return self.filter(is_generated=False)
+
+    def usable_in(self, unit):
+        """Library files a programme of `unit` may play: shared ones, the unit's own and those of the units above."""
+        codes = unit.path.strip("/").split("/")
+        paths = ["/".join(codes[: depth + 1]) + "/" for depth in range(len(codes))]
+        return self.library().filter(Q(unit__isnull=True) | Q(unit__path__in=paths))
+
 
 class MediaAsset(models.Model):
     """A stored file, named by its SHA-256, checked by content at ingest."""
@@ -294,3 +305,7 @@ class MediaAsset(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.original_name or self.sha256[:12]
+
+    def is_usable_in(self, unit) -> bool:
+        """Whether a programme of `unit` may play this file by itself (see `MediaAssetQuerySet.usable_in`)."""
+        return not self.is_generated and (self.unit_id is None or self.unit.contains(unit))

@@ -19,7 +19,7 @@ from nguon.content.access import (
     bulletins_for_user,
     get_bulletin_for_user,
     get_media_for_user,
-    media_for_user,
+    library_for_user,
     presented_for,
 )
 from nguon.content.forms import BulletinFilterForm, BulletinForm, CommentForm, ImportForm, MediaUploadForm
@@ -286,7 +286,7 @@ def bulletin_import(request):
 
 @login_required
 def media_list(request):
-    assets = media_for_user(request.user)
+    assets = library_for_user(request.user)
     kind = request.GET.get("kind", "")
     if kind:
         assets = assets.filter(kind=kind)
@@ -319,7 +319,7 @@ def media_upload(request):
         else:
             messages.success(request, _("File added to the library."))
             return redirect(f"{reverse('content:media_list')}#m-{asset.sha256[:12]}")
-    page = Paginator(media_for_user(request.user), 50).get_page(1)
+    page = Paginator(library_for_user(request.user), 50).get_page(1)
     return render(request, "content/media_list.html", {"page": page, "form": form, "kind": ""}, status=400)
 
 
