@@ -7,14 +7,18 @@ Both use the same helpers (protocol, device_auth, events, reports, device_media)
 
 from __future__ import annotations
 
+import functools
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.urls import URLPattern, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from ninja import Field, NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from pydantic import BeforeValidator
 
 from nguon.broadcast import device_media, events, reports
 from nguon.broadcast.actions import do_enrol
@@ -45,6 +49,7 @@ STREAM_KEEPALIVE_SECONDS = 25.0
 # A thread holds each stream here; the device reconnects (with Last-Event-ID) when the server closes it.
 STREAM_MAX_SECONDS = 300.0
 ENROL_PER_MINUTE = 10  # per client address
+HARDWARE_MAX = 100  # characters kept of each hardware text
 
 device_api = NinjaAPI(
     title="Nguồn device API",
@@ -68,10 +73,18 @@ class ErrorOut(Schema):
     error: ErrorDetail
 
 
+def _cut(value):
+    """Longer hardware texts are cut, not refused (protocol §1): a long firmware string must not block enrolment."""
+    return value[:HARDWARE_MAX] if isinstance(value, str) else value
+
+
+HardwareText = Annotated[str, BeforeValidator(_cut)]
+
+
 class HardwareIn(Schema):
-    model: str = Field("", max_length=100)
-    serial: str = Field("", max_length=100)
-    firmware: str = Field("", max_length=100)
+    model: HardwareText = ""
+    serial: HardwareText = ""
+    firmware: HardwareText = ""
 
 
 class EnrolIn(Schema):
@@ -111,8 +124,14 @@ _RECORD_SCHEMA = {
     "required": ["seq", "type"],
     "properties": {
         "seq": {"type": "integer", "minimum": 1},
-        "type": {"type": "string", "enum": ["heartbeat", "play", "log", "fault"]},
+        "type": {"type": "string", "enum": ["heartbeat", "play", "log", "fault", "alert"]},
         "at": {"type": "string", "format": "date-time"},
+        "alert": {"type": "integer", "description": "type alert: the alert id from the event"},
+        "state": {
+            "type": "string",
+            "enum": ["acknowledged", "played", "displayed", "failed"],
+            "description": "type alert: what the device did with it",
+        },
     },
     "additionalProperties": True,
 }
@@ -244,17 +263,22 @@ def _live_events(device_id: int) -> list[events.DeviceEvent]:
     return [e for e in map(events.DeviceEvent.from_row, rows.values(*events.FIELDS)) if e.is_for(device_id)]
 
 
-@device_api.get(
+@device_api.api_operation(
+    ["GET", "HEAD"],
     "/media/{sha256}",
-    response={200: None, 206: None, 401: ErrorOut, 404: ErrorOut, 416: ErrorOut},
+    response={200: None, 206: None, 304: None, 401: ErrorOut, 404: ErrorOut, 416: ErrorOut},
     tags=["device"],
     openapi_extra={
-        "parameters": [{"in": "header", "name": "Range", "required": False, "schema": {"type": "string"}}],
-        "responses": {200: _BINARY, 206: _BINARY},
+        "parameters": [
+            {"in": "header", "name": "Range", "required": False, "schema": {"type": "string"}},
+            {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"}},
+        ],
+        "responses": {200: _BINARY, 206: _BINARY, 304: {"description": "Not Modified: If-None-Match named the hash"}},
     },
 )
 def media(request, sha256: str):
-    """A media file by its SHA-256, if this device's manifest (or a live push event) names it; Range supported."""
+    """A media file by its (lowercase) SHA-256, if this device's manifest (or a live push event) names it; Range
+    supported. HEAD answers the same headers without the body."""
     device = request.auth
     if not SHA256.fullmatch(sha256):
         return _error("not_found")
@@ -278,7 +302,11 @@ def media(request, sha256: str):
         return response
     first, last = wanted or (0, found.size - 1)
     length = last - first + 1
-    response = StreamingHttpResponse(_file_chunks(found, first, length), status=206 if wanted else 200)
+    status = 206 if wanted else 200
+    if request.method == "HEAD":
+        response = HttpResponse(status=status)
+    else:
+        response = StreamingHttpResponse(_file_chunks(found, first, length), status=status)
     for name, value in media_headers(sha256, found.mime_type):
         response[name] = value
     response["Content-Length"] = str(length)
@@ -334,7 +362,7 @@ def event_stream(request):
 
 @device_api.post(
     "/reports",
-    response={200: ReportsOut, 400: ErrorOut, 401: ErrorOut, 413: ErrorOut, 429: ErrorOut},
+    response={200: ReportsOut, 400: ErrorOut, 401: ErrorOut, 413: ErrorOut, 429: ErrorOut, 503: ErrorOut},
     tags=["device"],
     openapi_extra={"requestBody": _REPORTS_BODY},
 )
@@ -361,3 +389,42 @@ def post_reports(request):
     if batch.device_gone:
         return _error("unauthenticated")
     return _json(batch.answer())
+
+
+# Ninja answers a method it has no operation for with Django's HTML 405, and Django's URL resolver an unknown path
+# with an HTML 404: a device must get the protocol's JSON error shape (and X-Server-Time) for both (§6).
+
+
+def _protocol_errors(view):
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
+            allowed = response.get("Allow", "")
+            response = _error("method_not_allowed")
+            response["Allow"] = allowed
+        return response
+
+    wrapped.csrf_exempt = True
+    return wrapped
+
+
+@csrf_exempt
+def unknown_path(request, rest: str = ""):
+    """Any path under /device/v1/ that names no endpoint."""
+    return _error("not_found")
+
+
+def urls():
+    """The device API's URL configuration: Ninja's, with protocol errors for wrong methods and unknown paths."""
+    patterns, app_name, namespace = device_api.urls
+    wrapped = [
+        URLPattern(p.pattern, _protocol_errors(p.callback), p.default_args, p.name) if isinstance(p, URLPattern) else p
+        for p in patterns
+    ]
+    # Ninja's own root view ("" → api-root) would answer with HTML; the catch-all comes after every endpoint.
+    # (OpenAPI finds the API's prefix by reversing "api-root", so the name stays.)
+    wrapped = [p for p in wrapped if getattr(p, "name", None) != "api-root"]
+    wrapped.append(path("", unknown_path, name="api-root"))
+    wrapped.append(re_path(r"^(?P<rest>.+)$", unknown_path, name="unknown"))
+    return wrapped, app_name, namespace

@@ -26,6 +26,7 @@ ERRORS = {
     "invalid_request": (400, _("The request is not valid.")),
     "invalid_batch": (400, _("The report batch is not valid; nothing was stored.")),
     "not_found": (404, _("Not found.")),
+    "method_not_allowed": (405, _("This method is not allowed on this path.")),
     "too_large": (413, _("The report batch is larger than 1 MiB; send fewer records at a time.")),
     "range_not_satisfiable": (416, _("The requested byte range lies outside the file.")),
     "rate_limited": (429, _("Too many requests; try again later.")),

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from nguon.broadcast.device_api import device_api
+from nguon.broadcast import device_api
 from nguon.config.api import api
 
 urlpatterns = [
@@ -17,7 +17,7 @@ urlpatterns = [
     path("alerts/", include("nguon.alerts.urls")),
     path("canh-bao/", include("nguon.alerts.public_urls")),
     path("api/", api.urls),
-    path("device/v1/", device_api.urls),
+    path("device/v1/", device_api.urls()),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -112,10 +112,12 @@ class Gateway:
                 return self.manifest
             if path == BASE + "/events":
                 return self.event_stream
-            if path.startswith(_MEDIA_PREFIX):
-                return self.media_file
-        elif method == "POST" and path == BASE + "/reports":
+        if method in ("GET", "HEAD") and path.startswith(_MEDIA_PREFIX):
+            return self.media_file
+        if method == "POST" and path == BASE + "/reports":
             return self.post_reports
+        # Anything else (enrolment, the OpenAPI pages, a wrong method, an unknown path) is Django's: it answers the
+        # last two with the protocol's JSON errors as well.
         return None
 
     # Start-up and shutdown
@@ -295,17 +297,20 @@ class Gateway:
             logger.error("media file %s is missing from storage", path)
             return await _error(send, "not_found")
         try:
-            await self._send_file(send, handle, found, wanted)
+            await self._send_file(send, handle, found, wanted, head=scope["method"] == "HEAD")
         finally:
             handle.close()
 
-    async def _send_file(self, send, handle, found: device_media.MediaFile, wanted) -> None:
+    async def _send_file(self, send, handle, found: device_media.MediaFile, wanted, *, head: bool = False) -> None:
         first, last = wanted or (0, found.size - 1)
         remaining = last - first + 1
         headers = media_headers(found.sha256, found.mime_type)
         if wanted:
             headers.append(("content-range", f"bytes {first}-{last}/{found.size}"))
         await send(_stamped(206 if wanted else 200, _encode(headers), remaining))
+        if head:  # the headers of a GET, Content-Length included, and no body
+            await send({"type": "http.response.body", "body": b""})
+            return
         if first:
             await asyncio.to_thread(handle.seek, first)
         while remaining > 0:
