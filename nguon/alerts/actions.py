@@ -32,12 +32,13 @@ from nguon.alerts.models import (
     MsgType,
     Origin,
     ResponseType,
+    RiskLevel,
     Severity,
     Urgency,
 )
-from nguon.alerts.signals import alert_issued, alert_pending, alert_rejected
+from nguon.alerts.signals import alert_issued, alert_pending, alert_rejected, alert_withdrawn
 from nguon.audit.actions import record_event
-from nguon.core.errors import Conflict, Invalid
+from nguon.core.errors import Conflict, Forbidden, Invalid
 from nguon.lib import geo
 from nguon.units.models import Unit
 
@@ -110,6 +111,8 @@ def validate(data: dict, *, unit: Unit, now: datetime, area_required: bool = Tru
     categories = list(data.get("categories") or [])
     if not categories or any(c not in Category.values for c in categories):
         errors.setdefault("categories", []).append(_("Choose at least one category from the list."))
+    if data.get("risk_level") is not None and data["risk_level"] not in RiskLevel.values:
+        errors.setdefault("risk_level", []).append(_("A disaster risk level is a number from 1 to 5."))
     if any(r not in ResponseType.values for r in data.get("response_types") or []):
         errors.setdefault("response_types", []).append(_("Choose one of the listed values."))
     expires, onset = data.get("expires"), data.get("onset")
@@ -138,7 +141,13 @@ def validate(data: dict, *, unit: Unit, now: datetime, area_required: bool = Tru
     return {**data, "repeat": repeat, "area_units": units, "polygons": polygons, "circles": circles}
 
 
+def _lock(alert: Alert) -> Alert:
+    return Alert.objects.select_for_update(of=("self",)).select_related("unit").get(pk=alert.pk)
+
+
 def _replaced(data: dict, unit: Unit) -> Alert | None:
+    """The alert a Cancel or Update changes, locked: issued and current (it will be cancelled or superseded when
+    the new message is issued), or still awaiting approval (the new message withdraws it)."""
     target = data.get("replaces")
     if data.get("msg_type", MsgType.ALERT) == MsgType.ALERT:
         return None
@@ -148,17 +157,104 @@ def _replaced(data: dict, unit: Unit) -> Alert | None:
         raise _fail("replaces", _("A cancellation must name the alert it cancels."), "unknown_reference")
     if not target.unit.path.startswith(unit.path) and not unit.path.startswith(target.unit.path):
         raise _fail("replaces", _("That alert belongs to another area."), "unknown_reference")
-    target = Alert.objects.select_for_update(of=("self",)).select_related("unit").get(pk=target.pk)
-    if target.state != AlertState.ISSUED:
-        raise Conflict(_("Only an issued alert that is still current can be updated or cancelled."), code="not_current")
+    target = _lock(target)
+    for _step in range(MAX_CHAIN):
+        if target.state != AlertState.WITHDRAWN:
+            break
+        # Withdrawn by an Update that took its place in the queue: a later message about it is about that update.
+        successor = Alert.objects.filter(replaces=target, msg_type=MsgType.UPDATE).order_by("-created_at", "-id")
+        successor = successor.first()
+        if successor is None:
+            break
+        target = _lock(successor)
+    if target.state == AlertState.WITHDRAWN:
+        raise Conflict(_("That alert was withdrawn before approval already."), code="withdrawn")
+    if target.state not in (AlertState.ISSUED, AlertState.PENDING):
+        raise Conflict(
+            _("Only an alert awaiting approval, or issued and still current, can be updated or cancelled."),
+            code="not_current",
+        )
     return target
+
+
+MAX_CHAIN = 50  # Updates of Updates: far more than any real alert has
+
+
+def live_predecessor(alert: Alert) -> Alert | None:
+    """The issued alert this one takes over from, looking through the alerts withdrawn on the way (an Update of an
+    Update that was withdrawn before approval supersedes what that one would have)."""
+    previous = alert.replaces
+    for _step in range(MAX_CHAIN):
+        if previous is None or previous.state != AlertState.WITHDRAWN:
+            break
+        previous = previous.replaces
+    return previous if previous is not None and previous.state == AlertState.ISSUED else None
+
+
+def may_withdraw(original: Alert, *, acting_user=None, cap_sender=None, sender: str = "") -> bool:
+    """Who may take an alert awaiting approval out of the queue with a Cancel or an Update: the trusted sender that
+    sent it, an approver of its unit, whoever created it, or staff passing on a later message of the same sender
+    when no trusted sender sent the first (a staff import may not speak for a trusted sender)."""
+    if cap_sender is not None:
+        return original.cap_sender_id == cap_sender.pk or original.sender == cap_sender.cap_sender
+    if acting_user is None:
+        return True  # the system itself (management commands)
+    if original.created_by_id == acting_user.pk or can(acting_user, Capability.APPROVE_ALERTS, original.unit):
+        return True
+    return (
+        original.cap_sender_id is None
+        and original.origin != Origin.HTTP
+        and sender == original.sender
+        and can(acting_user, Capability.ISSUE_ALERTS, original.unit)
+    )
+
+
+def withdrawal_text(by: Alert, note: str = "") -> str:
+    """Why an alert was withdrawn, for the approver: which message took it out of the queue, and its reason."""
+    params = {"identifier": by.identifier, "sender": by.sender}
+    if by.msg_type == MsgType.CANCEL:
+        text = _("A cancellation (%(identifier)s from %(sender)s) arrived before approval.") % params
+    else:
+        text = _("An update (%(identifier)s from %(sender)s) replaces it in the approval queue.") % params
+    if note.strip():
+        text = f"{text} " + _("Reason given: %(note)s") % {"note": note.strip()}
+    return text
+
+
+def _withdraw(alert: Alert, *, by: Alert, actor, now) -> None:
+    """Take a pending alert out of the queue (a conditional UPDATE: an approval that won the race keeps it)."""
+    done = Alert.objects.filter(pk=alert.pk, state=AlertState.PENDING).update(
+        state=AlertState.WITHDRAWN, closed_at=now, withdrawn_reason=by.note
+    )
+    if not done:
+        raise Conflict(_("This alert was decided on meanwhile; look at it again."), code="not_pending")
+    alert.state, alert.closed_at, alert.withdrawn_reason = AlertState.WITHDRAWN, now, by.note
+    reason = str(withdrawal_text(by, by.note))
+    record_event(
+        "alerts.withdrawn",
+        actor=actor,
+        actor_label=None if actor is not None else (by.cap_sender.name if by.cap_sender else by.sender),
+        obj=alert,
+        unit=alert.unit,
+        changes={"by": by.pk, "identifier": by.identifier, "msg_type": by.msg_type, "reason": by.note},
+    )
+    transaction.on_commit(lambda: alert_withdrawn.send(sender=Alert, alert=alert, actor=actor, reason=reason, by=by))
+
+
+def _close_cancel(cancel: Alert, now) -> None:
+    """A Cancel that withdrew an alert nobody had approved, with nothing on the air behind it: its work is done
+    (no approval is asked, nothing is sent, it never reaches the public)."""
+    Alert.objects.filter(pk=cancel.pk, state=AlertState.PENDING).update(
+        state=AlertState.ISSUED, issued_at=now, closed_at=now
+    )
+    cancel.state, cancel.issued_at, cancel.closed_at = AlertState.ISSUED, now, now
 
 
 ALERT_FIELDS = (
     "status", "msg_type", "scope", "source", "note", "language", "categories", "event", "response_types", "urgency",
     "severity", "certainty", "sender_name", "headline", "description", "instruction", "web", "contact", "event_en",
     "headline_en", "description_en", "instruction_en", "effective", "onset", "expires", "area_desc", "polygons",
-    "circles", "geocodes", "repeat",
+    "circles", "geocodes", "repeat", "risk_level",
 )  # fmt: skip
 
 
@@ -184,14 +280,21 @@ def do_create_alert(
     now = timezone.now()
     data = {"status": CapStatus.ACTUAL, "msg_type": MsgType.ALERT, **data}
     data = validate(data, unit=unit, now=now, area_required=area_required)
+    sender = sender or default_sender()
     with transaction.atomic():
         replaces = _replaced(data, unit)
+        withdrawing = replaces is not None and replaces.state == AlertState.PENDING
+        if withdrawing and not may_withdraw(replaces, acting_user=acting_user, cap_sender=cap_sender, sender=sender):
+            raise Forbidden(
+                _("Only an approver, or whoever created it, may withdraw an alert that awaits approval."),
+                code="withdraw_forbidden",
+            )
         fields = {f: data[f] for f in ALERT_FIELDS if data.get(f) is not None}
         alert = Alert(
             **fields,
             unit=unit,
             identifier=identifier or f"urn:uuid:{uuid.uuid4()}",
-            sender=sender or default_sender(),
+            sender=sender,
             sent=sent or now,
             replaces=replaces,
             references=references if references is not None else ([replaces.reference()] if replaces else []),
@@ -217,9 +320,18 @@ def do_create_alert(
             changes={"identifier": alert.identifier, "status": alert.status, "msg_type": alert.msg_type,
                      "headline": alert.headline, "origin": origin},
         )  # fmt: skip
+        if withdrawing:
+            _withdraw(replaces, by=alert, actor=acting_user, now=now)
+            if alert.msg_type == MsgType.CANCEL and live_predecessor(alert) is None:
+                _close_cancel(alert, now)
         if alert.msg_type != MsgType.CANCEL and settings.SPEECH_AUTO_RENDER:
             transaction.on_commit(lambda: request_audio(alert.pk))
-        if issue_now and acting_user is not None and can(acting_user, Capability.APPROVE_ALERTS, unit):
+        if (
+            issue_now
+            and alert.state == AlertState.PENDING
+            and acting_user is not None
+            and can(acting_user, Capability.APPROVE_ALERTS, unit)
+        ):
             _approve(alert, acting_user, now)
         if alert.state == AlertState.PENDING:
             transaction.on_commit(lambda: alert_pending.send(sender=Alert, alert=alert, actor=acting_user))
@@ -259,6 +371,12 @@ def do_approve(alert: Alert, *, acting_user) -> Alert:
 
 
 def _approve(alert: Alert, user, now) -> None:
+    if alert.state == AlertState.WITHDRAWN:
+        raise Conflict(
+            _("This alert was withdrawn by a later cancellation or update before it was approved; it can no longer "
+              "be approved."),
+            code="withdrawn",
+        )  # fmt: skip
     if alert.state != AlertState.PENDING:
         raise Conflict(_("This alert is not awaiting approval."), code="not_pending")
     if alert.is_expired(now):
@@ -279,14 +397,19 @@ def _approve(alert: Alert, user, now) -> None:
 
 def _issue(alert: Alert, user, now) -> None:
     cancel = alert.msg_type == MsgType.CANCEL
-    alert.state, alert.issued_at = AlertState.ISSUED, now
-    alert.closed_at = now if cancel else None  # a Cancel has done its work once issued
-    alert.save(update_fields=["state", "issued_at", "closed_at"])
-    previous = alert.replaces
-    if previous is not None and previous.state == AlertState.ISSUED:
+    closed_at = now if cancel else None  # a Cancel has done its work once issued
+    # Conditional: of an approval and a withdrawal racing for the same pending alert, only one can win.
+    if not Alert.objects.filter(pk=alert.pk, state=AlertState.PENDING).update(
+        state=AlertState.ISSUED, issued_at=now, closed_at=closed_at
+    ):
+        raise Conflict(_("This alert is not awaiting approval."), code="not_pending")
+    alert.state, alert.issued_at, alert.closed_at = AlertState.ISSUED, now, closed_at
+    previous = live_predecessor(alert)
+    if previous is not None and Alert.objects.filter(pk=previous.pk, state=AlertState.ISSUED).update(
+        state=AlertState.CANCELLED if cancel else AlertState.SUPERSEDED, closed_at=now
+    ):
         previous.state = AlertState.CANCELLED if cancel else AlertState.SUPERSEDED
         previous.closed_at = now
-        previous.save(update_fields=["state", "closed_at"])
         delivery.retract(previous)
     events = [] if cancel else delivery.dispatch(alert, now=now)
     transaction.on_commit(lambda: alert_issued.send(sender=Alert, alert=alert, actor=user))
@@ -316,8 +439,16 @@ def do_reject(alert: Alert, *, acting_user, comment: str = "") -> Alert:
 
 
 def do_cancel(alert: Alert, *, acting_user, note: str = "") -> Alert:
-    """Issue a Cancel for a current alert at once: stopping an alert is never held back by a second approval."""
-    require(acting_user, Capability.APPROVE_ALERTS, alert.unit)
+    """Cancel a current alert at once (stopping an alert is never held back by a second approval), or withdraw one
+    that still awaits approval (its approver, or whoever created it)."""
+    if alert.state == AlertState.PENDING:
+        if not may_withdraw(alert, acting_user=acting_user):
+            raise Forbidden(
+                _("Only an approver, or whoever created it, may withdraw an alert that awaits approval."),
+                code="withdraw_forbidden",
+            )
+    else:
+        require(acting_user, Capability.APPROVE_ALERTS, alert.unit)
     with transaction.atomic():
         cancel = do_create_alert(
             {
@@ -331,6 +462,7 @@ def do_cancel(alert: Alert, *, acting_user, note: str = "") -> Alert:
                 "urgency": alert.urgency,
                 "severity": alert.severity,
                 "certainty": alert.certainty,
+                "risk_level": alert.risk_level,
                 "area_units": list(alert.area_units.all()),
                 "polygons": alert.polygons,
                 "circles": alert.circles,
@@ -342,9 +474,10 @@ def do_cancel(alert: Alert, *, acting_user, note: str = "") -> Alert:
             acting_user=acting_user,
         )
         cancel = Alert.objects.select_for_update(of=("self",)).select_related("unit", "replaces").get(pk=cancel.pk)
-        now = timezone.now()
-        AlertApproval.objects.create(alert=cancel, user=acting_user, at=now)
-        _issue(cancel, acting_user, now)
+        if cancel.state == AlertState.PENDING and can(acting_user, Capability.APPROVE_ALERTS, cancel.unit):
+            now = timezone.now()
+            AlertApproval.objects.create(alert=cancel, user=acting_user, at=now)
+            _issue(cancel, acting_user, now)
     cancel.refresh_from_db()
     return cancel
 

@@ -63,7 +63,10 @@ class AlertIn(Schema):
     unit: str = Field(..., description="Official code of the issuing unit")
     status: str = "Actual"
     msg_type: str = "Alert"
-    replaces: int | None = None
+    replaces: int | None = Field(
+        None, description="For an Update or a Cancel: the alert it changes (awaiting approval: it is withdrawn)"
+    )
+    note: str = Field("", description="Why (a Cancel's or an Update's reason, shown to the approver)")
     event: str
     categories: list[str]
     response_types: list[str] = []

@@ -1,7 +1,8 @@
 """Emergency alerts (CAP 1.2): the alert as composed or imported, its approvals, and its delivery to each device.
 
 One Alert row is one CAP message. An Update or a Cancel is a new row that `replaces` the earlier one, as CAP's
-`references` say; the earlier row then stops being current (state superseded or cancelled).
+`references` say; the earlier row then stops being current (state superseded or cancelled). A Cancel or Update
+that names an alert still awaiting approval withdraws it instead (state withdrawn): it never reaches a device.
 """
 
 from __future__ import annotations
@@ -91,6 +92,19 @@ class AlertState(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
     SUPERSEDED = "superseded", _("Updated by a later message")
     CANCELLED = "cancelled", _("Cancelled")
+    # Taken out of the approval queue by a later Cancel or Update before anyone approved it: never sent, and it
+    # can never be approved afterwards.
+    WITHDRAWN = "withdrawn", _("Withdrawn before approval")
+
+
+class RiskLevel(models.IntegerChoices):
+    """Disaster risk levels (cấp độ rủi ro thiên tai) of QĐ 18/2021/QĐ-TTg, carried beside CAP's severity."""
+
+    LEVEL_1 = 1, _("Level 1: small risk")
+    LEVEL_2 = 2, _("Level 2: medium risk")
+    LEVEL_3 = 3, _("Level 3: large risk")
+    LEVEL_4 = 4, _("Level 4: very large risk")
+    LEVEL_5 = 5, _("Level 5: disaster")
 
 
 class Origin(models.TextChoices):
@@ -188,6 +202,9 @@ class Alert(models.Model):
     urgency = models.CharField(_("urgency"), max_length=10, choices=Urgency.choices)
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
     certainty = models.CharField(_("certainty"), max_length=10, choices=Certainty.choices)
+    risk_level = models.PositiveSmallIntegerField(
+        _("disaster risk level"), choices=RiskLevel.choices, null=True, blank=True
+    )
     sender_name = models.CharField(_("sender name"), max_length=255, blank=True)
     headline = models.CharField(_("headline"), max_length=300)
     description = models.TextField(_("description"), blank=True)
@@ -230,6 +247,8 @@ class Alert(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Why a later Cancel or Update withdrew it while it awaited approval (the note that message gave, if any).
+    withdrawn_reason = models.TextField(_("reason for withdrawal"), blank=True)
 
     objects = AlertQuerySet.as_manager()
 
@@ -274,6 +293,9 @@ class DispatchState(models.TextChoices):
     PLAYED = "played", _("Played")
     FAILED = "failed", _("Failed")
 
+
+# The states in which the device has the alert: counted as delivered on the delivery page.
+DELIVERED_STATES = (DispatchState.ACKNOWLEDGED, DispatchState.PLAYED)
 
 # A state only moves forward: a late "acknowledged" after "played" changes nothing.
 DISPATCH_RANK = {

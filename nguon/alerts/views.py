@@ -99,8 +99,8 @@ def alert_create(request):
             replaces = get_alert_for_user(request.user, int(request.GET["update"]), Capability.ISSUE_ALERTS)
         except ValueError:
             raise NotFound() from None
-        if not replaces.is_current():
-            messages.error(request, _("Only an issued alert that is still current can be updated."))
+        if not _may_update(request.user, replaces):
+            messages.error(request, _("Only an alert awaiting approval, or issued and still current, can be updated."))
             return redirect("alerts:detail", alert_id=replaces.pk)
     can_approve = bool(grant_paths(request.user, Capability.APPROVE_ALERTS))
     if request.method == "POST":
@@ -134,6 +134,22 @@ def alert_create(request):
 # --- Detail and decisions -------------------------------------------------------------------------------------
 
 
+def _may_update(user, alert: Alert) -> bool:
+    """An issued, current alert; or one awaiting approval that the user may take out of the queue (the update
+    then waits for approval in its place)."""
+    if not can(user, Capability.ISSUE_ALERTS, alert.unit):
+        return False
+    if alert.state == AlertState.PENDING:
+        return actions.may_withdraw(alert, acting_user=user, sender=actions.default_sender())
+    return alert.is_current()
+
+
+def _may_cancel(user, alert: Alert) -> bool:
+    if alert.state == AlertState.PENDING:
+        return can(user, Capability.ISSUE_ALERTS, alert.unit) and actions.may_withdraw(alert, acting_user=user)
+    return alert.is_current() and can(user, Capability.APPROVE_ALERTS, alert.unit)
+
+
 def _labels(choices, values) -> list[str]:
     labels = dict(choices.choices)
     return [str(labels.get(v, v)) for v in values]
@@ -146,6 +162,9 @@ def detail_context(request, alert: Alert, **extra) -> dict:
     pending = alert.state == AlertState.PENDING
     current = alert.is_current(now)
     mine = any(a.user_id == user.pk for a in approvals)
+    withdrawn_by = None
+    if alert.state == AlertState.WITHDRAWN:
+        withdrawn_by = alert.replaced_by.order_by("created_at", "id").first()
     return {
         "alert": alert,
         "approvals": approvals,
@@ -153,8 +172,10 @@ def detail_context(request, alert: Alert, **extra) -> dict:
         "approved_by_me": mine,
         "can_approve": pending and approver and not mine and not alert.is_expired(now),
         "can_reject": pending and approver,
-        "can_cancel": current and approver,
-        "can_update": current and can(user, Capability.ISSUE_ALERTS, alert.unit),
+        "can_cancel": _may_cancel(user, alert),
+        "can_update": _may_update(user, alert),
+        "withdrawn_by": withdrawn_by,
+        "withdrawal_text": actions.withdrawal_text(withdrawn_by, alert.withdrawn_reason) if withdrawn_by else "",
         "is_current": current,
         "is_expired": alert.is_expired(now),
         "audio_ready": alert.audio_state == AudioState.READY and alert.audio_id is not None,
@@ -166,7 +187,6 @@ def detail_context(request, alert: Alert, **extra) -> dict:
         "replaced_by": alert.replaced_by.select_related("unit").order_by("-created_at"),
         "dispatched": alert.issued_at is not None and alert.msg_type != MsgType.CANCEL,
         "reject_form": extra.pop("reject_form", None) or DecisionForm(prefix="reject"),
-        "cancel_form": extra.pop("cancel_form", None) or DecisionForm(prefix="cancel", required=False),
         **extra,
     }
 
@@ -219,15 +239,40 @@ def alert_reject(request, alert_id: int):
 
 
 @login_required
-@require_POST
 def alert_cancel(request, alert_id: int):
-    form = DecisionForm(request.POST, prefix="cancel", required=False)
-
-    def step(alert):
-        actions.do_cancel(alert, acting_user=request.user, note=form.cleaned_data["comment"])
-        messages.success(request, _("Alert cancelled: the devices are told to stop it."))
-
-    return _decide(request, alert_id, step, form=form, form_name="cancel_form")
+    """A page that asks for confirmation (and an optional reason) before cancelling; only its own button cancels."""
+    alert = get_alert_for_user(request.user, alert_id)
+    if not _may_cancel(request.user, alert):
+        if alert.state == AlertState.PENDING or alert.is_current():
+            raise Forbidden()
+        messages.error(request, _("This alert is no longer current: there is nothing to cancel."))
+        return redirect("alerts:detail", alert_id=alert.pk)
+    form = DecisionForm(request.POST or None, prefix="cancel", required=False)
+    status = 200
+    if request.method == "POST" and "confirm" in request.POST:
+        if form.is_valid():
+            try:
+                cancel = actions.do_cancel(alert, acting_user=request.user, note=form.cleaned_data["comment"])
+            except DomainError as exc:
+                if exc.status in (403, 404):
+                    raise
+                messages.error(request, exc.message)
+                return redirect("alerts:detail", alert_id=alert.pk)
+            if alert.state == AlertState.PENDING:
+                messages.success(request, _("Alert withdrawn: it will never be approved or sent."))
+            elif cancel.state == AlertState.ISSUED:
+                messages.success(request, _("Alert cancelled: the devices are told to stop it."))
+            else:
+                messages.success(request, _("The cancellation awaits approval."))
+            return redirect("alerts:detail", alert_id=alert.pk)
+        status = 400
+    context = {
+        "alert": alert,
+        "form": form,
+        "pending": alert.state == AlertState.PENDING,
+        "on_air": actions.live_predecessor(alert) if alert.state == AlertState.PENDING else None,
+    }
+    return render(request, "alerts/cancel_confirm.html", context, status=status)
 
 
 @login_required

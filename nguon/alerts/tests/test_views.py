@@ -246,21 +246,35 @@ def test_reject_needs_a_reason(cast, client_for):
     assert alert.state == AlertState.REJECTED
 
 
-def test_cancel_a_current_alert(cast, client_for):
+def test_cancel_asks_for_confirmation_first(cast, client_for):
     alert = make_alert(cast)
     actions.do_approve(alert, acting_user=cast.approver)
     client = client_for(cast.approver)
-    assert f'action="/alerts/{alert.pk}/cancel/"' in client.get(f"/alerts/{alert.pk}/").content.decode()
+    assert f'href="/alerts/{alert.pk}/cancel/"' in client.get(f"/alerts/{alert.pk}/").content.decode()
+    page = client.get(f"/alerts/{alert.pk}/cancel/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Hủy cảnh báo?" in html and 'name="confirm"' in html and "<script" not in html.split("<main", 1)[-1]
+    # A POST that does not come from the confirmation button only shows the question again.
     response = client.post(f"/alerts/{alert.pk}/cancel/", {"cancel-comment": "Nước đã rút"})
+    assert response.status_code == 200 and 'name="confirm"' in response.content.decode()
+    alert.refresh_from_db()
+    assert alert.state == AlertState.ISSUED and not Alert.objects.filter(msg_type=MsgType.CANCEL).exists()
+    response = client.post(f"/alerts/{alert.pk}/cancel/", {"cancel-comment": "Nước đã rút", "confirm": "1"})
     assert response.status_code == 302
     alert.refresh_from_db()
     assert alert.state == AlertState.CANCELLED
     cancel = Alert.objects.get(msg_type=MsgType.CANCEL)
     assert cancel.replaces == alert and cancel.note == "Nước đã rút"
     # A second cancel is refused with a message on the page, not a server error.
-    response = client.post(f"/alerts/{alert.pk}/cancel/", {"cancel-comment": ""}, follow=True)
+    response = client.post(f"/alerts/{alert.pk}/cancel/", {"cancel-comment": "", "confirm": "1"}, follow=True)
     assert response.status_code == 200
+    assert "không còn hiệu lực" in response.content.decode()
     assert Alert.objects.filter(msg_type=MsgType.CANCEL).count() == 1
+    # An editor (who cannot cancel a current alert) is refused.
+    other = make_alert(cast)
+    actions.do_approve(other, acting_user=cast.approver)
+    assert client_for(cast.province_editor).get(f"/alerts/{other.pk}/cancel/").status_code == 403
 
 
 # --- Scoping ----------------------------------------------------------------------------------------------------
