@@ -10,6 +10,7 @@ from datetime import date, time, timedelta
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -333,11 +334,22 @@ def _is_stream_url(url: str) -> bool:
 
 
 def conflicts_for(slot: Slot) -> list[Slot]:
-    """Active slots whose audience shares a device with this one and that overlap it in time."""
+    """Active slots whose audience shares a device with this one and that overlap it in time.
+
+    Only slots that can reach the unit's devices are looked at: its own, those of units below it and those of the
+    units above it. Another commune's slots never reach them (audiences stay inside their unit), so they can
+    neither block this slot nor be named to its operator.
+    """
+    from nguon.broadcast.tt39 import self_and_ancestor_paths
+
     mine = audience(slot)
     if not mine:
         return []
+    unit = slot.unit
     candidates = Slot.objects.active().exclude(pk=slot.pk).select_related("unit", "group")
+    candidates = candidates.filter(
+        Q(unit__path__startswith=unit.path) | Q(unit__path__in=self_and_ancestor_paths(unit))
+    )
     candidates = candidates.filter(start_time__lt=slot.end_time, end_time__gt=slot.start_time)
     return [other for other in overlapping(slot, candidates) if audience(other) & mine]
 

@@ -16,10 +16,16 @@ def devices_playing_bulletin(bulletin_id: int) -> set[int]:
 
 
 def audience(slot) -> set[int]:
-    """Devices a slot reaches: the group's, or every device under the slot's unit, of the slot's kind."""
+    """Devices a slot reaches: every device under the slot's unit, or those of its group, of the slot's kind.
+
+    Never beyond the slot's unit: a commune may aim at a province-wide group (a zone along a river), and reaches
+    only the group's devices inside the commune, as the manifests do (`schedule.slots_for_device`).
+    """
     from nguon.broadcast.models import Device
 
-    devices = slot.group.devices.all() if slot.group_id else Device.objects.in_unit(slot.unit)
+    devices = Device.objects.in_unit(slot.unit)
+    if slot.group_id:
+        devices = devices.filter(groups=slot.group_id)
     if slot.device_kind:
         devices = devices.filter(kind=slot.device_kind)
     return set(devices.filter(is_active=True).values_list("pk", flat=True))

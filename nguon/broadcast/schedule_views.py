@@ -420,6 +420,12 @@ def slot_check(request, code: str):
                      "device_kind", "volume"):  # fmt: skip
             setattr(candidate, name, getattr(data, name))
         conflicts = _described(actions.conflicts_for(candidate))
+        # A slot of a unit above plays on these devices too; link it only where the user may open it.
+        visible = set(
+            slots_for_user(request.user).filter(pk__in=[c.pk for c in conflicts]).values_list("pk", flat=True)
+        )
+        for conflict in conflicts:
+            conflict.openable = conflict.pk in visible
         context.update(checked=True, conflicts=conflicts, reach=len(audience(candidate)))
     return render(request, "broadcast/schedule_conflicts.html", context)
 
