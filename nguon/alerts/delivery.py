@@ -16,6 +16,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from nguon.alerts.models import (
+    DELIVERED_STATES,
     DRILL_STATUSES,
     Alert,
     AlertDispatch,
@@ -203,3 +204,25 @@ def counts(alert: Alert) -> dict:
         by_state[state] += n
         by_unit.setdefault((code, name), dict.fromkeys(DispatchState.values, 0))[state] += n
     return {"total": sum(by_state.values()), "by_state": by_state, "by_unit": dict(sorted(by_unit.items()))}
+
+
+def delivered(by_state: dict[str, int]) -> int:
+    """Devices that have the alert: every state in DELIVERED_STATES."""
+    return sum(by_state.get(state, 0) for state in DELIVERED_STATES)
+
+
+STATE_TIME = {
+    DispatchState.QUEUED: "queued_at",
+    DispatchState.SENT: "sent_at",
+    DispatchState.ACKNOWLEDGED: "acknowledged_at",
+    DispatchState.PLAYED: "played_at",
+    DispatchState.FAILED: "failed_at",
+}
+
+
+def dispatches_in_state(alert: Alert, state: str, unit_code: str = ""):
+    """The alert's dispatch rows in one state (optionally of one unit's devices), with their devices."""
+    rows = AlertDispatch.objects.filter(alert=alert, state=state).select_related("device", "device__unit")
+    if unit_code:
+        rows = rows.filter(device__unit__code=unit_code)
+    return rows.order_by("device__unit__path", "device__name", "device_id")

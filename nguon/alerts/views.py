@@ -23,6 +23,7 @@ from nguon.alerts import actions, delivery, export, importer
 from nguon.alerts.access import alerts_for_user, get_alert_for_user
 from nguon.alerts.forms import AlertFilterForm, AlertForm, DecisionForm, ImportForm, circles_text, polygons_text
 from nguon.alerts.models import (
+    DELIVERED_STATES,
     Alert,
     AlertDispatch,
     AlertState,
@@ -326,13 +327,18 @@ def delivery_context(alert: Alert) -> dict:
             "total": unit_total,
             "cells": [{"state": s, "n": by_state[s], "percent": _percent(by_state[s], unit_total)}
                       for s in DispatchState.values],
+            "delivered_percent": _percent(delivery.delivered(by_state), unit_total),
             "bar": stacked_bar(by_state),
         })  # fmt: skip
     latest = AlertDispatch.objects.filter(alert=alert).aggregate(ack=Max("acknowledged_at"), played=Max("played_at"))
     now = timezone.now()
+    n_delivered = delivery.delivered(found["by_state"])
     return {
         "alert": alert,
         "total": total,
+        "delivered": n_delivered,
+        "delivered_percent": _percent(n_delivered, total),
+        "delivered_labels": [labels[s] for s in DELIVERED_STATES],
         "states": [
             {"state": s, "label": labels[s], "n": n, "percent": _percent(n, total)}
             for s, n in found["by_state"].items()
@@ -346,10 +352,31 @@ def delivery_context(alert: Alert) -> dict:
     }
 
 
+DEVICES_PER_PAGE = 100
+
+
 @login_required
 def alert_delivery(request, alert_id: int):
+    """Counts per state and per commune; with `?state=` (and `&unit=`) also the devices in that state."""
     alert = get_alert_for_user(request.user, alert_id)
-    return render(request, "alerts/delivery.html", delivery_context(alert))
+    context = delivery_context(alert)
+    state = request.GET.get("state", "")
+    if state in DispatchState.values:
+        unit_code = request.GET.get("unit", "")[:20]
+        rows = delivery.dispatches_in_state(alert, state, unit_code)
+        page = Paginator(rows, DEVICES_PER_PAGE).get_page(request.GET.get("page"))
+        for row in page:
+            row.state_at = getattr(row, delivery.STATE_TIME.get(row.state, "queued_at"), None)
+        query = request.GET.copy()
+        query.pop("page", None)
+        context.update({
+            "selected_state": state,
+            "selected_label": dict(DispatchState.choices)[state],
+            "selected_unit": next((r["name"] for r in context["rows"] if r["code"] == unit_code), ""),
+            "device_page": page,
+            "query": query.urlencode(),
+        })  # fmt: skip
+    return render(request, "alerts/delivery.html", context)
 
 
 @login_required

@@ -365,7 +365,7 @@ def test_delivery_counts_per_state_and_per_commune(cast, client_for):
     assert totals == {"queued": "1", "sent": "1", "acknowledged": "1", "played": "2", "failed": "1"}
     assert "33%" in html  # two of six played
     rows = {
-        code: dict(re.findall(r'<td class="num-cell" data-state="(\w+)">(\d+)</td>', row))
+        code: dict(re.findall(r'<td class="num-cell" data-state="(\w+)">(?:<a [^>]*>)?(\d+)(?:</a>)?</td>', row))
         for code, row in re.findall(r'<tr data-unit="(\d+)">(.*?)</tr>', html, re.S)
     }
     assert rows[cast.commune.code] == {"queued": "0", "sent": "0", "acknowledged": "1", "played": "2", "failed": "1"}
@@ -379,8 +379,26 @@ def test_delivery_counts_per_state_and_per_commune(cast, client_for):
     assert timezone.localtime(now).strftime("%d/%m/%Y %H:%M:%S") in html  # the latest acknowledgement
     assert re.search(r"cách đây 0 phút \d\d giây", html)  # time since issue, to the second
 
+    # Delivered: every state of DELIVERED_STATES (acknowledged and played), 3 of 6.
+    assert re.search(r'data-delivered><span class="num">3</span><span>Đã nhận · 50%', html)
+
     page = client.get(f"/alerts/{alert.pk}/delivery/")
     assert page.status_code == 200 and 'id="delivery-counts"' in page.content.decode()
+    html = page.content.decode()
+    assert f'href="/alerts/{alert.pk}/delivery/?state=failed#devices"' in html
+    assert f'href="/alerts/{alert.pk}/delivery/?state=played&amp;unit={cast.commune.code}#devices"' in html
+    assert 'id="devices"' not in html  # no state chosen: counts only
+
+    # The devices in one state, each linking to its page; per commune too.
+    html = client.get(f"/alerts/{alert.pk}/delivery/?state=failed").content.decode()
+    assert re.findall(r'<tr data-device="([\w-]+)">', html) == ["BH-004"]
+    assert f'href="/devices/{mine[3].pk}/"' in html
+    html = client.get(f"/alerts/{alert.pk}/delivery/?state=played&unit={cast.commune.code}").content.decode()
+    assert sorted(re.findall(r'<tr data-device="([\w-]+)">', html)) == ["BH-001", "BH-002"]
+    assert cast.commune.name in html
+    html = client.get(f"/alerts/{alert.pk}/delivery/?state=queued").content.decode()
+    assert re.findall(r'<tr data-device="([\w-]+)">', html) == ["TB-002"]
+    assert client.get(f"/alerts/{alert.pk}/delivery/?state=nonsense").status_code == 200
 
     # Once the alert is no longer current the page stops asking for updates.
     actions.do_cancel(alert, acting_user=cast.approver)
