@@ -12,7 +12,7 @@ from ninja.security import HttpBearer
 
 from nguon.accounts.access import get_unit_for_user
 from nguon.accounts.roles import Capability
-from nguon.alerts import actions, delivery, export, importer
+from nguon.alerts import actions, delivery, export, importer, reach
 from nguon.alerts.access import alerts_for_user, get_alert_for_user
 from nguon.alerts.models import Alert, AlertSender, Origin
 from nguon.broadcast.actions import token_hash
@@ -151,6 +151,29 @@ def delivery_counts(request, alert_id: int):
     found = delivery.counts(_alert(request, alert_id))
     units = [{"code": code, "name": name, **states} for (code, name), states in found["by_unit"].items()]
     return {"total": found["total"], "by_state": found["by_state"], "by_unit": units}
+
+
+class UnitReachOut(Schema):
+    code: str
+    name: str
+    speakers: int
+    boards: int
+    total: int
+
+
+class ReachOut(Schema):
+    total: int
+    speakers: int
+    boards: int
+    by_unit: list[UnitReachOut]
+    warnings: list[str]
+
+
+@router.get("/{int:alert_id}/reach", response=ReachOut, summary="What the alert would reach if issued now")
+def alert_reach(request, alert_id: int):
+    """Devices per commune that the alert would reach if it were issued now, and warnings for the approver (an area
+    that reaches no device, or lies outside the issuing unit)."""
+    return reach.assess(_alert(request, alert_id)).as_dict()
 
 
 @router.get("/{int:alert_id}/cap", openapi_extra={"responses": {200: {"content": {CAP_TYPE: {}}}}})

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from nguon.accounts.access import can, grant_paths
 from nguon.accounts.forms import add_domain_error
 from nguon.accounts.roles import Capability
-from nguon.alerts import actions, delivery, export, importer
+from nguon.alerts import actions, delivery, export, importer, reach
 from nguon.alerts.access import alerts_for_user, get_alert_for_user
 from nguon.alerts.forms import AlertFilterForm, AlertForm, DecisionForm, ImportForm, circles_text, polygons_text
 from nguon.alerts.models import (
@@ -176,6 +176,7 @@ def detail_context(request, alert: Alert, **extra) -> dict:
         "can_cancel": _may_cancel(user, alert),
         "can_update": _may_update(user, alert),
         "withdrawn_by": withdrawn_by,
+        "reach": reach.assess(alert) if pending else None,
         "withdrawal_text": actions.withdrawal_text(withdrawn_by, alert.withdrawn_reason) if withdrawn_by else "",
         "is_current": current,
         "is_expired": alert.is_expired(now),
