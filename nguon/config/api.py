@@ -116,6 +116,7 @@ from nguon.alerts.api import router as alerts_router  # noqa: E402
 from nguon.audit.api import router as audit_router  # noqa: E402
 from nguon.broadcast.api import router as broadcast_router  # noqa: E402
 from nguon.content.api import router as content_router  # noqa: E402
+from nguon.notifications.api import router as notifications_router  # noqa: E402
 from nguon.units.api import router as units_router  # noqa: E402
 
 api.add_router("/v1/units", units_router)
@@ -124,3 +125,4 @@ api.add_router("/v1/audit", audit_router)
 api.add_router("/v1/bulletins", content_router)
 api.add_router("/v1/devices", broadcast_router)
 api.add_router("/v1/alerts", alerts_router)
+api.add_router("/v1/notifications", notifications_router)

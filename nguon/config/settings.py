@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "nguon.content",
     "nguon.broadcast",
     "nguon.alerts",
+    "nguon.notifications",
 ]
 
 MIDDLEWARE = [
@@ -154,6 +155,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "nguon.core.context_processors.shell",
+                "nguon.notifications.context_processors.badge",
             ],
         },
     }
@@ -285,6 +287,9 @@ def _huey() -> dict:
     }
     if REDIS_URL:
         return {**common, "huey_class": "huey.RedisHuey", "url": REDIS_URL}
+    # An idle SQLite consumer polls with a growing delay (Huey's default tops out at 10 s); a notification or an
+    # alert sound queued by the web process should start within a second, and a poll of an empty table is cheap.
+    common["consumer"]["max_delay"] = 1.0
     return {**common, "huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "tasks.sqlite3")}
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("board/", include("nguon.broadcast.board_urls")),
     path("alerts/", include("nguon.alerts.urls")),
     path("canh-bao/", include("nguon.alerts.public_urls")),
+    path("notifications/", include("nguon.notifications.urls")),
     path("api/", api.urls),
     path("device/v1/", device_api.urls()),
     path("i18n/", include("django.conf.urls.i18n")),
