@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp import login as otp_login
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from nguon.accounts.access import require
@@ -167,6 +169,11 @@ def do_verify_totp(request, user: User, token: str) -> TOTPDevice:
             with transaction.atomic():
                 record_event("accounts.totp_verified", actor=user, obj=user)
             return device
+        if _already_used(device, token):
+            with transaction.atomic():
+                record_event("accounts.totp_reused", actor=user, obj=user)
+            message = _("This code has already been used. Wait until your app shows a new code, then enter that one.")
+            raise Invalid(message, code="otp_reused", fields={"token": [message]})
     with transaction.atomic():
         record_event("accounts.totp_failed", actor=user, obj=user)
     raise Invalid(
@@ -178,3 +185,72 @@ def do_verify_totp(request, user: User, token: str) -> TOTPDevice:
 
 def _clean_token(token: str) -> str:
     return "".join(ch for ch in (token or "") if ch.isdigit())
+
+
+def _already_used(device: TOTPDevice, token: str) -> bool:
+    """Whether `token` is a right code that was already accepted (django-otp refuses a step twice, silently)."""
+    if not token.isdigit():
+        return False
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    # Right now, but at or before the last accepted step: a replay, not a typing mistake.
+    return totp.verify(int(token), device.tolerance) and totp.t() <= device.last_t
+
+
+def _require_manager(acting_user: User, target: User) -> None:
+    require(acting_user, Capability.MANAGE_USERS, target.unit)
+    if acting_user.pk == target.pk:
+        raise Conflict(_("You cannot do this to your own account."), code="own_account")
+
+
+def _end_sessions(user: User) -> None:
+    """Every session of the user stops matching (see User._get_session_auth_hash)."""
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
+
+
+def do_deactivate_user(target: User, *, acting_user: User, reason: str = "") -> User:
+    """Switch an account off: it can no longer sign in, and its open sessions end now."""
+    _require_manager(acting_user, target)
+    with transaction.atomic():
+        if not User.objects.filter(pk=target.pk, is_active=True).update(is_active=False):
+            raise Conflict(_("This account is already deactivated."), code="already_inactive")
+        target.is_active = False
+        _end_sessions(target)
+        record_event(
+            "accounts.user_deactivated",
+            actor=acting_user,
+            obj=target,
+            changes={"username": target.username, **({"reason": reason} if reason else {})},
+        )
+    return target
+
+
+def do_reactivate_user(target: User, *, acting_user: User) -> User:
+    """Let a deactivated account sign in again (its old sessions stay ended)."""
+    _require_manager(acting_user, target)
+    with transaction.atomic():
+        if not User.objects.filter(pk=target.pk, is_active=False).update(is_active=True):
+            raise Conflict(_("This account is already active."), code="already_active")
+        target.is_active = True
+        record_event("accounts.user_reactivated", actor=acting_user, obj=target, changes={"username": target.username})
+    return target
+
+
+def do_reset_totp(target: User, *, acting_user: User) -> int:
+    """Remove the user's authenticators (a lost phone); they set up a new one at the next sign-in.
+
+    Their sessions end too: one verified by the old authenticator must not outlive it."""
+    _require_manager(acting_user, target)
+    with transaction.atomic():
+        count, _deleted = TOTPDevice.objects.filter(user=target).delete()
+        _end_sessions(target)
+        record_event(
+            "accounts.totp_reset", actor=acting_user, obj=target, changes={"username": target.username, "count": count}
+        )
+    return count
+
+
+def do_record_password_reset(user: User) -> None:
+    """Audit a password set through an e-mailed link (the form has already saved it)."""
+    with transaction.atomic():
+        record_event("accounts.password_reset", actor=user, obj=user)

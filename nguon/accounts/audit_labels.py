@@ -19,6 +19,11 @@ register(
         "accounts.totp_verified": _("Two-factor code accepted"),
         "accounts.totp_failed": _("Wrong two-factor code"),
         "accounts.totp_throttled": _("Two-factor attempts throttled"),
+        "accounts.totp_reused": _("Two-factor code used twice"),
+        "accounts.totp_reset": _("Two-factor authentication reset"),
+        "accounts.user_deactivated": _("Account deactivated"),
+        "accounts.user_reactivated": _("Account reactivated"),
+        "accounts.password_reset": _("Password set through an e-mailed link"),
     },
     fields={"role": Field(_("Role"), values=Role)},
 )

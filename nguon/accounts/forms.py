@@ -1,5 +1,6 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
+from django.template import loader
 from django.utils.translation import gettext_lazy as _
 
 from nguon.accounts.access import units_for_user
@@ -17,6 +18,34 @@ class LoginForm(XmlSafeFormMixin, AuthenticationForm):
         super().__init__(*args, **kwargs)
         self.fields["username"].widget.attrs.update({"autocomplete": "username", "autofocus": True})
         self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
+
+
+class PasswordResetRequestForm(XmlSafeFormMixin, PasswordResetForm):
+    """Ask for a reset link; the answer is the same whether or not the address has an account."""
+
+    email = forms.EmailField(
+        label=_("E-mail address of your account"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+    def send_mail(
+        self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
+    ):
+        from nguon.accounts.tasks import send_password_reset_mail
+
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        send_password_reset_mail(subject, body, from_email, to_email)
+
+
+class NewPasswordForm(XmlSafeFormMixin, SetPasswordForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].label = _("New password")
+        self.fields["new_password2"].label = _("New password again")
+        self.fields["new_password2"].help_text = _("Enter the same password again, to be sure of it.")
+        self.error_messages = {**self.error_messages, "password_mismatch": _("The two passwords differ.")}
 
 
 class TokenForm(Form):

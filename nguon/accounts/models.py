@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from nguon.accounts.roles import TWO_FACTOR_ROLES, Role
@@ -28,6 +29,9 @@ class User(AbstractUser):
         related_name="users",
         verbose_name=_("organisation"),
     )
+    # Raised to end every session of the user at once (deactivation, a reset authenticator): Django compares the
+    # session's stored hash with get_session_auth_hash() on each request and signs out on a mismatch.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -38,6 +42,13 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.full_name or self.username
+
+    def _get_session_auth_hash(self, secret=None):
+        if not self.session_epoch:
+            return super()._get_session_auth_hash(secret=secret)  # sessions from before epochs existed stay valid
+        key_salt = "nguon.accounts.models.User.get_session_auth_hash"
+        value = f"{self.password}#{self.session_epoch}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
     def active_grants(self):
         """Current grants, cached on the instance for the length of a request."""

@@ -1,10 +1,11 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -12,7 +13,15 @@ from django_otp import devices_for_user
 
 from nguon.accounts import actions
 from nguon.accounts.access import get_user_for_user, grant_paths, scope_to_user, users_for_user
-from nguon.accounts.forms import GrantForm, LoginForm, TokenForm, UserCreateForm, add_domain_error
+from nguon.accounts.forms import (
+    GrantForm,
+    LoginForm,
+    NewPasswordForm,
+    PasswordResetRequestForm,
+    TokenForm,
+    UserCreateForm,
+    add_domain_error,
+)
 from nguon.accounts.models import RoleGrant
 from nguon.accounts.roles import Capability
 from nguon.core.errors import DomainError, Forbidden, NotFound
@@ -22,6 +31,44 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset_form.html"
+    form_class = PasswordResetRequestForm
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        # Links point at the configured public address, never at whatever Host header the request carried.
+        self.extra_email_context = {
+            "base_url": settings.PUBLIC_URL.rstrip("/"),
+            "minutes": settings.PASSWORD_RESET_MINUTES,
+        }
+        return super().form_valid(form)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "minutes": settings.PASSWORD_RESET_MINUTES}
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    form_class = NewPasswordForm
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        actions.do_record_password_reset(form.user)
+        return response
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
 
 
 def _next_url(request, default="core:dashboard"):
@@ -133,9 +180,14 @@ def user_detail(request, user_id: int):
             return redirect("accounts:user_detail", user_id=target.pk)
     grants = RoleGrant.objects.filter(user=target).select_related("unit", "granted_by", "revoked_by")
     status = 400 if request.method == "POST" else 200
-    return render(
-        request, "accounts/user_detail.html", {"target": target, "grants": grants, "form": form}, status=status
-    )
+    context = {
+        "target": target,
+        "grants": grants,
+        "form": form,
+        "has_totp": any(True for _d in devices_for_user(target, confirmed=None)),
+        "is_self": target.pk == request.user.pk,
+    }
+    return render(request, "accounts/user_detail.html", context, status=status)
 
 
 @login_required
@@ -148,3 +200,36 @@ def grant_revoke(request, grant_id: int):
     actions.do_revoke_role(grant, acting_user=request.user)
     messages.success(request, _("Role revoked."))
     return redirect("accounts:user_detail", user_id=grant.user_id)
+
+
+@login_required
+@require_POST
+def user_deactivate(request, user_id: int):
+    target = get_user_for_user(request.user, user_id, Capability.MANAGE_USERS)
+    actions.do_deactivate_user(target, acting_user=request.user)
+    messages.success(
+        request, _("Account %(username)s deactivated; its sessions have ended.") % {"username": target.username}
+    )
+    return redirect("accounts:user_detail", user_id=target.pk)
+
+
+@login_required
+@require_POST
+def user_reactivate(request, user_id: int):
+    target = get_user_for_user(request.user, user_id, Capability.MANAGE_USERS)
+    actions.do_reactivate_user(target, acting_user=request.user)
+    messages.success(request, _("Account %(username)s can sign in again.") % {"username": target.username})
+    return redirect("accounts:user_detail", user_id=target.pk)
+
+
+@login_required
+@require_POST
+def user_reset_totp(request, user_id: int):
+    target = get_user_for_user(request.user, user_id, Capability.MANAGE_USERS)
+    actions.do_reset_totp(target, acting_user=request.user)
+    messages.success(
+        request,
+        _("The authenticator of %(username)s was removed; they set up a new one at their next sign-in.")
+        % {"username": target.username},
+    )
+    return redirect("accounts:user_detail", user_id=target.pk)

@@ -67,6 +67,8 @@ try:
     SMTP_SECURITY = env_str("NGUON_SMTP_SECURITY", "starttls").lower()
     SMTP_TIMEOUT = env_int("NGUON_SMTP_TIMEOUT", 10, minimum=1, maximum=120)
     EMAIL_FROM = env_str("NGUON_EMAIL_FROM", "")
+    # How long a password-reset link sent by e-mail stays usable.
+    PASSWORD_RESET_MINUTES = env_int("NGUON_PASSWORD_RESET_MINUTES", 60, minimum=5, maximum=7 * 24 * 60)
 except EnvError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 
@@ -197,12 +199,14 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# Django's rules with messages of our own catalogue (Django's Vietnamese catalogue lacks them).
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "nguon.accounts.validators.UserAttributeSimilarityValidator"},
+    {"NAME": "nguon.accounts.validators.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "nguon.accounts.validators.CommonPasswordValidator"},
+    {"NAME": "nguon.accounts.validators.NumericPasswordValidator"},
 ]
+PASSWORD_RESET_TIMEOUT = PASSWORD_RESET_MINUTES * 60
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"

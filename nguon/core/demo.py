@@ -27,6 +27,11 @@ class DemoUser:
     role: Role
     unit_code: str
 
+    @property
+    def email(self) -> str:
+        # example.org never delivers: reset and notification mails can be tried (see the log backend) safely.
+        return f"{self.username}@example.org"
+
 
 DEMO_USERS = [
     DemoUser("quantri", "Nguyễn Văn Quản", Role.ADMIN, PROVINCE),
@@ -74,9 +79,13 @@ def load_demo() -> list[DemoAccount]:
                     password=DEMO_PASSWORD,
                     unit=units[demo.unit_code],
                     full_name=demo.full_name,
+                    email=demo.email,
                     acting_user=None,
                 )
                 do_grant_role(user, role=demo.role, unit=units[demo.unit_code], acting_user=None)
+            elif not user.email:
+                # Demo databases made before demo accounts had addresses.
+                User.objects.filter(pk=user.pk).update(email=demo.email)
             otp_uri = None
             if user.requires_two_factor():
                 device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
