@@ -7,12 +7,11 @@ scripts/icecast.sh runs; `do_start_live` tells the chosen devices to play that m
 
 from __future__ import annotations
 
-import http.client
 import re
-import urllib.error
-import urllib.request
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -26,11 +25,13 @@ from nguon.accounts.roles import Capability
 from nguon.broadcast.actions import do_push_command
 from nguon.broadcast.models import Device, LiveBroadcast
 from nguon.core.errors import Conflict, Invalid
+from nguon.lib import netguard
 
 MOUNT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 LONGEST_LIVE = timedelta(hours=24)
 # Content types a loudspeaker can play: audio, HLS playlists, Ogg, or a server that does not say.
 STREAM_TYPES = ("audio/", "video/", "application/ogg", "application/octet-stream", "mpegurl")
+HEADERS = {"User-Agent": "Nguon-stream-check/1"}
 
 
 @dataclass(frozen=True)
@@ -43,51 +44,65 @@ class StreamCheck:
     reason: str = ""
 
 
-def _ask(url: str, method: str, timeout: float) -> tuple[int, str]:
-    request = urllib.request.Request(url, method=method, headers={"User-Agent": "Nguon-stream-check/1"})  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (scheme checked by caller)
-            if method == "GET":
-                # A live stream never ends: one small read shows that audio flows, then the connection closes.
-                response.read(1024)
-            return response.status, response.headers.get("Content-Type", "")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers.get("Content-Type", "") if exc.headers else ""
+def stream_allow() -> list[netguard.Rule]:
+    """Where a stream check may go besides public addresses: NGUON_STREAM_ALLOW, and our own Icecast (host and port
+    only: allowing its whole host would open every other service on it)."""
+    rules = netguard.parse_allow(settings.STREAM_ALLOW)
+    icecast = urlsplit(settings.ICECAST_URL)
+    if icecast.hostname:
+        host = f"[{icecast.hostname}]" if ":" in icecast.hostname else icecast.hostname
+        port = icecast.port or (443 if icecast.scheme == "https" else 80)
+        rules.append(netguard.parse_rule(f"{host}:{port}"))
+    return rules
+
+
+def _reason(code: str, timeout: float) -> str:
+    """A fixed sentence per outcome: nothing the remote side sent is ever shown (a banner, a header, a page)."""
+    reasons = {
+        "scheme": _("Not an http:// or https:// address."),
+        "url": _("The address is not valid."),
+        "address": _(
+            "The address leads to this server, an internal network or a reserved address: only public stream servers "
+            "are asked. An administrator can allow an in-house stream server with NGUON_STREAM_ALLOW."
+        ),
+        "redirects": _("The address redirects too many times."),
+        "dns": _("The server name cannot be found."),
+        "connect": _("The server cannot be reached or refuses the connection."),
+        "tls": _("The secure connection (HTTPS) fails: the server's certificate is not valid for this address."),
+        "not_http": _("The server does not answer as a web server (HTTP)."),
+    }
+    if code == "timeout":
+        return gettext("No answer within %(s)s seconds.") % {"s": f"{timeout:g}"}
+    return str(reasons.get(code, _("The stream cannot be checked.")))
 
 
 def check_stream(url: str, *, timeout: float | None = None) -> StreamCheck:
-    """Ask a stream address whether it answers with audio: a HEAD, then a short GET, each bounded by `timeout`.
+    """Ask a stream address whether it answers with audio: a HEAD, then a short GET, all within `timeout` seconds.
 
     Never raises. Used to warn (not to refuse) when a relay or a live mount does not answer: a stream may well be
-    down while a slot is being prepared. Icecast answers HEAD with 400, hence the GET.
+    down while a slot is being prepared. Icecast answers HEAD with 400, hence the GET. The address is the
+    operator's: it goes through `nguon.lib.netguard`, so that it cannot make the server reach itself or its network.
     """
     timeout = settings.STREAM_CHECK_SECONDS if timeout is None else timeout
     if timeout <= 0:
         return StreamCheck(None, reason=gettext("Not checked."))
-    if not url.startswith(("http://", "https://")):
-        return StreamCheck(False, reason=gettext("Not an http:// or https:// address."))
-    # The operator chooses the address, and the answer tells them only whether it plays: no body is shown.
+    rules = stream_allow()
+    started = time.monotonic()
     status, content_type = None, ""
     try:
-        status, content_type = _ask(url, "HEAD", timeout)
-        if not 200 <= status < 300:
-            status, content_type = _ask(url, "GET", timeout)
-    except TimeoutError:
-        return StreamCheck(False, reason=gettext("No answer within %(s)s seconds.") % {"s": f"{timeout:g}"})
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, TimeoutError):
-            return StreamCheck(False, reason=gettext("No answer within %(s)s seconds.") % {"s": f"{timeout:g}"})
-        return StreamCheck(False, reason=gettext("Cannot connect: %(why)s.") % {"why": reason})
-    except (OSError, ValueError, http.client.HTTPException) as exc:
-        return StreamCheck(False, status, reason=gettext("Cannot connect: %(why)s.") % {"why": exc})
-    content_type = content_type.split(";")[0].strip().lower()
+        answer = netguard.fetch(url, method="HEAD", allow=rules, timeout=timeout, headers=HEADERS)
+        if not 200 <= answer.status < 300:
+            left = timeout - (time.monotonic() - started)  # one time limit for both requests
+            answer = netguard.fetch(url, method="GET", allow=rules, timeout=max(left, 0.001), headers=HEADERS)
+        status, content_type = answer.status, answer.content_type
+    except (netguard.Refused, netguard.Failed) as exc:
+        return StreamCheck(False, reason=_reason(exc.code, timeout))
     if not 200 <= status < 300:
         return StreamCheck(
             False, status, content_type, gettext("The server answers with error %(code)s.") % {"code": status}
         )
     if content_type and not any(kind in content_type for kind in STREAM_TYPES):
-        reason = gettext("The address answers with %(type)s, not audio.") % {"type": content_type}
+        reason = gettext("The address answers with something that is not audio.")
         return StreamCheck(False, status, content_type, reason)
     return StreamCheck(True, status, content_type, gettext("The stream answers."))
 

@@ -12,6 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from nguon.lib import netguard
 from nguon.lib.env import EnvError, env_bool, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -51,6 +52,9 @@ try:
     ICECAST_SOURCE_PASSWORD = env_str("NGUON_ICECAST_SOURCE_PASSWORD", "")
     # How long saving a relay item waits for its stream to answer (0: do not check).
     STREAM_CHECK_SECONDS = env_int("NGUON_STREAM_CHECK_SECONDS", 3, minimum=0, maximum=30)
+    # Hosts and networks (host, host:port, CIDR) the stream check may reach besides public addresses: in-house
+    # stream servers. Everything else internal is refused (nguon/lib/netguard.py).
+    STREAM_ALLOW = env_list("NGUON_STREAM_ALLOW", [])
     # Emergency alerts: the attention tone before each reading (empty: a generated two-tone signal), its length,
     # and how many times loudspeakers read the message unless the alert says otherwise.
     ALERT_TONE = env_str("NGUON_ALERT_TONE", "")
@@ -74,6 +78,11 @@ except EnvError as exc:
 
 if SMTP_SECURITY not in ("starttls", "ssl", "none"):
     raise ImproperlyConfigured(f"NGUON_SMTP_SECURITY={SMTP_SECURITY!r} must be starttls, ssl or none")
+
+try:
+    netguard.parse_allow(STREAM_ALLOW)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"NGUON_STREAM_ALLOW: {exc}") from None
 
 if not ICECAST_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"NGUON_ICECAST_URL={ICECAST_URL!r} must start with http:// or https://")

@@ -80,15 +80,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_check_stream_tells_audio_from_pages_errors_and_silence(stream_server):
+def allow(settings, url: str) -> None:
+    """Allow the stream check to reach this loopback server (NGUON_STREAM_ALLOW), as for an in-house server."""
+    settings.STREAM_ALLOW = [*settings.STREAM_ALLOW, url.split("//")[1].split("/")[0]]
+
+
+def test_check_stream_tells_audio_from_pages_errors_and_silence(stream_server, settings):
+    allow(settings, stream_server)
     assert check_stream(f"{stream_server}/ok.mp3", timeout=2).ok is True
     icecast_like = check_stream(f"{stream_server}/icecast.mp3", timeout=2)
     assert (icecast_like.ok, icecast_like.content_type) == (True, "audio/mpeg")  # HEAD refused, GET plays
     page = check_stream(f"{stream_server}/page", timeout=2)
-    assert page.ok is False and "text/html" in page.reason
+    assert page.ok is False and "text/html" not in page.reason  # nothing the server sent is repeated
     missing = check_stream(f"{stream_server}/missing.mp3", timeout=2)
     assert (missing.ok, missing.status) == (False, 404)
-    closed = check_stream(f"http://127.0.0.1:{free_port()}/vov1.mp3", timeout=2)
+    closed_url = f"http://127.0.0.1:{free_port()}/vov1.mp3"
+    allow(settings, closed_url)
+    closed = check_stream(closed_url, timeout=2)
     assert closed.ok is False and closed.reason
     started = time.monotonic()
     slow = check_stream(f"{stream_server}/slow", timeout=0.3)
@@ -97,8 +105,10 @@ def test_check_stream_tells_audio_from_pages_errors_and_silence(stream_server):
     assert check_stream(f"{stream_server}/ok.mp3", timeout=0).ok is None  # checking switched off
 
 
-def test_saving_a_relay_that_answers_gives_no_warning(cast, client_for, stream_server):
+def test_saving_a_relay_that_answers_gives_no_warning(cast, client_for, stream_server, settings):
     from nguon.broadcast.tests.schedule_helpers import slot_form, stamp_of
+
+    allow(settings, stream_server)
 
     op = operator(cast.commune)
     client = client_for(op)
@@ -236,7 +246,7 @@ def test_icecast_default_port_is_not_the_applications():
 
 @pytest.mark.skipif(not shutil.which("icecast2"), reason="icecast2 is not installed (scripts/system-packages.sh)")
 @pytest.mark.skipif(not shutil.which("ffmpeg"), reason="ffmpeg is not installed")
-def test_a_real_icecast_stream_is_seen_by_the_check():
+def test_a_real_icecast_stream_is_seen_by_the_check(settings):
     # Its own data directory, which the account icecast2 drops to (when started as root) may pass through.
     data_dir = Path(tempfile.mkdtemp(prefix="nguon-icecast-"))
     data_dir.chmod(0o711)
@@ -249,6 +259,7 @@ def test_a_real_icecast_stream_is_seen_by_the_check():
         "NGUON_ICECAST_SOURCE_PASSWORD": password,
     }
     mount = f"http://127.0.0.1:{port}/test.mp3"
+    settings.ICECAST_URL = f"http://127.0.0.1:{port}"  # our own Icecast is always allowed, and only its port
     started = subprocess.run([str(SCRIPT), "start"], env=env, capture_output=True, text=True, timeout=60)
     assert started.returncode == 0, started.stderr
     source = None
