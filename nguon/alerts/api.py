@@ -45,6 +45,7 @@ class AlertOut(Schema):
     urgency: str
     severity: str
     certainty: str
+    risk_level: int | None
     headline: str
     description: str
     instruction: str
@@ -73,6 +74,7 @@ class AlertIn(Schema):
     urgency: str
     severity: str
     certainty: str
+    risk_level: int | None = Field(None, description="Disaster risk level 1–5 (QĐ 18/2021/QĐ-TTg)")
     headline: str
     description: str = ""
     instruction: str = ""

@@ -8,7 +8,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from nguon.alerts import cap
-from nguon.alerts.models import Alert
+from nguon.alerts.models import RISK_LEVEL_PARAMETER, Alert, Origin
 from nguon.units.models import Unit
 
 GEOCODE_NAME = "VN-unit"  # geocodes naming our units: the official code of the administrative unit
@@ -30,6 +30,14 @@ def _area(alert: Alert, units: list[Unit]) -> list[cap.Area]:
     ]
 
 
+def _parameters(alert: Alert) -> list[tuple[str, str]]:
+    """What a message composed here adds: the disaster risk level (QĐ 18/2021/QĐ-TTg). Another sender's
+    parameters are that sender's to write."""
+    if alert.origin == Origin.COMPOSED and alert.risk_level:
+        return [(RISK_LEVEL_PARAMETER, str(alert.risk_level))]
+    return []
+
+
 def alert_to_cap(alert: Alert) -> cap.CapMessage:
     units = sorted(alert.area_units.all(), key=lambda u: u.code)  # .all(): uses a prefetch (the feed has one)
     areas = _area(alert, units)
@@ -46,6 +54,7 @@ def alert_to_cap(alert: Alert) -> cap.CapMessage:
         "web": alert.web,
         "contact": alert.contact,
         "areas": areas,
+        "parameters": _parameters(alert),
     }
     infos = [
         cap.Info(

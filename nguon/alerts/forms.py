@@ -16,7 +16,17 @@ from django.utils.translation import gettext_lazy as _
 
 from nguon.accounts.access import units_for_user
 from nguon.accounts.roles import Capability
-from nguon.alerts.models import Alert, AlertState, CapStatus, Category, Certainty, ResponseType, Severity, Urgency
+from nguon.alerts.models import (
+    Alert,
+    AlertState,
+    CapStatus,
+    Category,
+    Certainty,
+    ResponseType,
+    RiskLevel,
+    Severity,
+    Urgency,
+)
 from nguon.content.forms import DateTimeLocalInput
 from nguon.core.forms import Form
 
@@ -121,6 +131,14 @@ class AlertForm(Form):
     urgency = forms.ChoiceField(label=_("Urgency"), choices=Urgency.choices, initial=Urgency.IMMEDIATE)
     severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices, initial=Severity.SEVERE)
     certainty = forms.ChoiceField(label=_("Certainty"), choices=Certainty.choices, initial=Certainty.LIKELY)
+    risk_level = forms.TypedChoiceField(
+        label=_("Disaster risk level"),
+        choices=[("", _("Not given")), *RiskLevel.choices],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text=_("QĐ 18/2021/QĐ-TTg, for natural disasters; carried in CAP as the parameter CapDoRuiRoThienTai."),
+    )
     response_types = forms.MultipleChoiceField(
         label=_("What people should do"),
         choices=ResponseType.choices,
@@ -191,8 +209,8 @@ class AlertForm(Form):
     )
 
     # The fields whose problems `actions.validate` may also report, in the form's order.
-    DOMAIN_FIELDS = ("status", "event", "categories", "urgency", "severity", "certainty", "response_types",
-                     "headline", "onset", "expires", "area_units", "polygons", "repeat")  # fmt: skip
+    DOMAIN_FIELDS = ("status", "event", "categories", "urgency", "severity", "certainty", "risk_level",
+                     "response_types", "headline", "onset", "expires", "area_units", "polygons", "repeat")  # fmt: skip
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -226,6 +244,7 @@ class AlertForm(Form):
             "urgency": d.get("urgency"),
             "severity": d.get("severity"),
             "certainty": d.get("certainty"),
+            "risk_level": d.get("risk_level"),
             "response_types": d.get("response_types", []),
             "headline": d.get("headline", ""),
             "description": d.get("description", ""),
@@ -262,6 +281,7 @@ class AlertForm(Form):
             "urgency": alert.urgency,
             "severity": alert.severity,
             "certainty": alert.certainty,
+            "risk_level": alert.risk_level,
             "response_types": list(alert.response_types),
             "headline": alert.headline,
             "description": alert.description,

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from nguon.alerts import cap
 from nguon.alerts.actions import do_create_alert
-from nguon.alerts.models import Alert, AlertSender, Origin
+from nguon.alerts.models import RISK_LEVEL_PARAMETER, Alert, AlertSender, Origin
 from nguon.core.errors import Conflict, Forbidden, Invalid
 from nguon.units.models import Unit
 
@@ -62,6 +62,19 @@ def _referenced(message: cap.CapMessage, unit: Unit, warnings: list[str]) -> Ale
     return found
 
 
+def risk_level(info: cap.Info, warnings: list[str]) -> int | None:
+    """The disaster risk level a sender gave as <parameter> CapDoRuiRoThienTai (1–5), if any."""
+    for name, value in info.parameters:
+        if name.strip().lower() != RISK_LEVEL_PARAMETER.lower():
+            continue
+        if value.strip() in ("1", "2", "3", "4", "5"):
+            return int(value)
+        warnings.append(
+            _("The disaster risk level “%(value)s” is not a level from 1 to 5; it was left out.") % {"value": value}
+        )
+    return None
+
+
 def alert_data(message: cap.CapMessage, unit: Unit, warnings: list[str]) -> dict:
     main, english = _pick_infos(message)
     if main is None:
@@ -93,6 +106,7 @@ def alert_data(message: cap.CapMessage, unit: Unit, warnings: list[str]) -> dict
         "urgency": main.urgency,
         "severity": main.severity,
         "certainty": main.certainty,
+        "risk_level": risk_level(main, warnings),
         "sender_name": main.sender_name,
         "headline": main.headline or main.event,
         "description": main.description,

@@ -107,6 +107,10 @@ class RiskLevel(models.IntegerChoices):
     LEVEL_5 = 5, _("Level 5: disaster")
 
 
+# The CAP <parameter> that carries the risk level (valueName; the value is the level's number).
+RISK_LEVEL_PARAMETER = "CapDoRuiRoThienTai"
+
+
 class Origin(models.TextChoices):
     COMPOSED = "composed", _("Composed here")
     FILE = "file", _("Imported from a file")
