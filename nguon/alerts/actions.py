@@ -270,6 +270,7 @@ def do_create_alert(
     sent: datetime | None = None,
     references: list[str] | None = None,
     original_xml: str = "",
+    received: dict | None = None,
     warnings: list[str] | None = None,
     issue_now: bool = False,
     area_required: bool = True,
@@ -301,6 +302,7 @@ def do_create_alert(
             origin=origin,
             cap_sender=cap_sender,
             original_xml=original_xml,
+            received=received,
             import_warnings=[str(w) for w in warnings or []],
             created_by=acting_user,
         )

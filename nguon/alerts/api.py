@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Status
@@ -16,8 +17,8 @@ from nguon.alerts import actions, delivery, export, importer, reach
 from nguon.alerts.access import alerts_for_user, get_alert_for_user
 from nguon.alerts.models import Alert, AlertSender, Origin
 from nguon.broadcast.actions import token_hash
-from nguon.core.errors import Invalid
-from nguon.core.schemas import ERRORS, Schema
+from nguon.core.errors import Invalid, TooLarge
+from nguon.core.schemas import ERRORS, ErrorOut, Schema
 from nguon.units.models import Unit
 
 router = Router(tags=["alerts"])
@@ -183,22 +184,42 @@ def cap_document(request, alert_id: int):
     return HttpResponse(export.cap_xml(_alert(request, alert_id)), content_type=CAP_TYPE)
 
 
+def _too_large() -> TooLarge:
+    message = _("A CAP document may be at most 2 MiB.")
+    return TooLarge(message, fields={"body": [message]})
+
+
 def _body(request) -> bytes:
-    body = request.body
+    """The CAP document, refused with 413 `too_large` over 2 MiB: by its declared length before anything is read,
+    else while reading (a body without Content-Length), and never through Django's own limit and its HTML 400."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_CAP_BYTES:
+        raise _too_large()
+    try:
+        body = request.read(MAX_CAP_BYTES + 1)
+    except RequestDataTooBig:
+        raise _too_large() from None
     if len(body) > MAX_CAP_BYTES:
-        message = _("A CAP document may be at most 2 MiB.")
-        raise Invalid(message, code="too_large", fields={"body": [message]})
+        raise _too_large()
     return body
 
 
-@router.post("/import", response={201: AlertOut, **ERRORS}, summary="Import a CAP 1.2 document (staff)")
+@router.post("/import", response={201: AlertOut, 413: ErrorOut, **ERRORS}, summary="Import a CAP 1.2 document (staff)")
 def import_document(request, unit: str):
     """The request body is the CAP XML; the alert waits for approval at `unit`."""
     target = get_unit_for_user(request.user, unit, Capability.ISSUE_ALERTS)
     return Status(201, importer.import_cap(_body(request), unit=target, acting_user=request.user))
 
 
-@router.post("/cap", auth=SenderToken(), response={201: AlertOut, **ERRORS}, summary="CAP intake for trusted senders")
+@router.post(
+    "/cap",
+    auth=SenderToken(),
+    response={201: AlertOut, 413: ErrorOut, **ERRORS},
+    summary="CAP intake for trusted senders",
+)
 def receive_cap(request):
     """A trusted sender (bearer token) POSTs a CAP 1.2 document; it waits for approval at the sender's unit."""
     sender: AlertSender = request.auth

@@ -7,6 +7,8 @@ that names an alert still awaiting approval withdraws it instead (state withdraw
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -33,6 +35,12 @@ class MsgType(models.TextChoices):
     CANCEL = "Cancel", _("Cancel")
     ACK = "Ack", _("Acknowledgement")
     ERROR = "Error", _("Error")
+
+
+class Scope(models.TextChoices):
+    PUBLIC = "Public", _("Public")
+    RESTRICTED = "Restricted", _("Restricted")
+    PRIVATE = "Private", _("Private (named addresses)")
 
 
 class Urgency(models.TextChoices):
@@ -125,6 +133,7 @@ class AudioState(models.TextChoices):
 
 
 CURRENT_TYPES = (MsgType.ALERT, MsgType.UPDATE)  # a Cancel is issued too, but nothing plays it
+FEED_KEEP = timedelta(hours=48)  # how long an ended alert, and a Cancel, stay in the public Atom feed
 
 
 class AlertSender(models.Model):
@@ -179,18 +188,37 @@ class AlertQuerySet(models.QuerySet):
         )
 
     def public(self, now=None):
-        """Current real alerts for everyone: the public page and the Atom feed."""
-        return self.current(now).filter(status=CapStatus.ACTUAL, scope="Public")
+        """Current real alerts for everyone: the public page."""
+        return self.current(now).filter(status=CapStatus.ACTUAL, scope=Scope.PUBLIC)
+
+    def published(self):
+        """Real public messages that were issued, whatever happened since: their CAP documents stay fetchable (a
+        Cancel or an Update points at them), and the Atom feed is taken from them."""
+        issued = (AlertState.ISSUED, AlertState.SUPERSEDED, AlertState.CANCELLED)
+        return self.filter(status=CapStatus.ACTUAL, scope=Scope.PUBLIC, state__in=issued, issued_at__isnull=False)
+
+    def in_feed(self, now=None, keep=FEED_KEEP):
+        """What the public Atom feed lists: current alerts, and for `keep` after they ended (Google Public Alerts
+        asks for 24–48 hours) the expired, updated and cancelled ones and the Cancel messages themselves."""
+        now = now or timezone.now()
+        since = now - keep
+        current_or_recent = Q(state=AlertState.ISSUED, msg_type__in=CURRENT_TYPES) & (
+            Q(expires__isnull=True) | Q(expires__gt=since)
+        )
+        cancels = Q(state=AlertState.ISSUED, msg_type=MsgType.CANCEL, issued_at__gt=since)
+        replaced = Q(state__in=(AlertState.SUPERSEDED, AlertState.CANCELLED), closed_at__gt=since)
+        return self.published().filter(current_or_recent | cancels | replaced)
 
 
 class Alert(models.Model):
     unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="alerts", verbose_name=_("unit"))
-    identifier = models.CharField(_("identifier"), max_length=255, unique=True)
+    # Unique per sender, not globally (see Meta.constraints): another sender's identifiers are theirs to choose.
+    identifier = models.CharField(_("identifier"), max_length=255, db_index=True)
     sender = models.CharField(_("sender"), max_length=255)
     sent = models.DateTimeField(_("sent"))
     status = models.CharField(_("status"), max_length=10, choices=CapStatus.choices, default=CapStatus.ACTUAL)
     msg_type = models.CharField(_("message type"), max_length=10, choices=MsgType.choices, default=MsgType.ALERT)
-    scope = models.CharField(_("scope"), max_length=12, default="Public")
+    scope = models.CharField(_("scope"), max_length=12, choices=Scope.choices, default=Scope.PUBLIC)
     source = models.CharField(_("source"), max_length=255, blank=True)
     note = models.TextField(_("note"), blank=True)
     references = models.JSONField(_("references"), default=list, blank=True)
@@ -245,6 +273,9 @@ class Alert(models.Model):
     cap_sender = models.ForeignKey(AlertSender, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     import_warnings = models.JSONField(default=list, blank=True)
     original_xml = models.TextField(blank=True)
+    # A received message as parsed (cap/serial.py): every info, area, parameter and resource, times as written.
+    # Its CAP document is written from this, never from the fields above. Null for alerts composed here.
+    received = models.JSONField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -261,6 +292,19 @@ class Alert(models.Model):
         verbose_name = _("alert")
         verbose_name_plural = _("alerts")
         indexes = [models.Index(fields=["state", "expires"])]
+        constraints = [
+            # Composed here and received from a trusted sender (its token vouches for <sender>): one message per
+            # (sender, identifier). A file a staff member imports proves nothing about its sender, so it is unique
+            # within its unit only and never blocks the real message from the trusted sender's link.
+            models.UniqueConstraint(
+                fields=["sender", "identifier"], condition=~Q(origin=Origin.FILE), name="alert_identifier_per_sender"
+            ),
+            models.UniqueConstraint(
+                fields=["unit", "sender", "identifier"],
+                condition=Q(origin=Origin.FILE),
+                name="alert_file_identifier_per_unit",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.headline
@@ -277,7 +321,9 @@ class Alert(models.Model):
         return self.state == AlertState.ISSUED and self.msg_type in CURRENT_TYPES and not self.is_expired(now)
 
     def reference(self) -> str:
-        return reference_string(self.sender, self.identifier, self.sent)
+        """ "sender,identifier,sent" with `sent` as the CAP document writes it (the sender's text, else local time)."""
+        sent = (self.received or {}).get("sent") or timezone.localtime(self.sent, timezone.get_default_timezone())
+        return reference_string(self.sender, self.identifier, sent)
 
 
 class AlertApproval(models.Model):

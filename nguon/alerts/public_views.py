@@ -1,8 +1,10 @@
 """The public side of alerts, no sign-in: the page of current alerts, its Atom feed, and each alert's CAP document.
 
-Only `Alert.objects.public()` is ever shown: issued, current, real (not drills) and for the public. The pages are
-rendered without the request's context processors (no session, no CSRF token), so that a proxy may cache them for
-a few seconds when everyone looks at once.
+The page shows `Alert.objects.public()`: issued, current, real (not drills) and for the public. The Atom feed lists
+`Alert.objects.in_feed()`: those, and for 48 hours the expired, updated and cancelled ones and the Cancel messages,
+each an entry of its own that links to what it refers to. The CAP document of every real public message ever issued
+stays fetchable (`published()`): a Cancel names it. The pages are rendered without the request's context
+processors (no session, no CSRF token), so that a proxy may cache them for a few seconds when everyone looks at once.
 """
 
 from __future__ import annotations
@@ -30,26 +32,40 @@ def _language(request) -> str:
     return translation.get_language() or settings.LANGUAGE_CODE
 
 
-def _public_alerts():
+def _with_units(alerts):
     units = Prefetch("area_units", queryset=Unit.objects.order_by("path"))
-    return Alert.objects.public().select_related("unit").prefetch_related(units).order_by("-sent", "-id")
+    return alerts.select_related("unit").prefetch_related(units).order_by("-sent", "-id")
 
 
-def _text(alert: Alert, name: str, english: bool) -> dict:
-    """A text of the alert in the page's language, falling back to Vietnamese (marked, for screen readers)."""
-    if english and getattr(alert, f"{name}_en", ""):
+def _public_alerts():
+    return _with_units(Alert.objects.public())
+
+
+def _primary(language: str) -> str:
+    return (language or "vi").split("-")[0].lower()
+
+
+def _text(alert: Alert, name: str, page: str) -> dict:
+    """A text of the alert in the page's language where there is one, else the main text; `lang` is set when the
+    text is not in the page's language (a received alert's main info may be in English, or any other language), so
+    that screen readers and translators read it right."""
+    if page == "en" and getattr(alert, f"{name}_en", ""):
         return {"text": getattr(alert, f"{name}_en"), "lang": ""}
-    return {"text": getattr(alert, name), "lang": "vi" if english else ""}
+    main = _primary(alert.language)
+    return {"text": getattr(alert, name), "lang": "" if main == page else main}
 
 
-def _shown(alert: Alert, english: bool) -> dict:
+def _shown(alert: Alert, page: str) -> dict:
+    main = _primary(alert.language)
     return {
         "alert": alert,
-        "event": _text(alert, "event", english),
-        "headline": _text(alert, "headline", english),
-        "description": _text(alert, "description", english),
-        "instruction": _text(alert, "instruction", english),
+        "event": _text(alert, "event", page),
+        "headline": _text(alert, "headline", page),
+        "description": _text(alert, "description", page),
+        "instruction": _text(alert, "instruction", page),
         "units": [u.name for u in alert.area_units.all()],
+        # The area's description and the sender's name are written in the main info's language.
+        "main_lang": "" if main == page else main,
     }
 
 
@@ -64,7 +80,7 @@ def index(request):
     with translation.override(language):
         english = language.startswith("en")
         context = {
-            "alerts": [_shown(a, english) for a in _public_alerts()],
+            "alerts": [_shown(a, _primary(language)) for a in _public_alerts()],
             "language": language,
             "other_language": "vi" if english else "en",
         }
@@ -75,12 +91,12 @@ def index(request):
 def feed(request):
     language = _language(request)
     with translation.override(language):
-        body = export.atom_feed(_public_alerts(), request=request)
+        body = export.atom_feed(_with_units(Alert.objects.in_feed()), request=request)
     return _cached(HttpResponse(body, content_type=ATOM_CONTENT_TYPE), language)
 
 
 def cap_document(request, pk: int):
-    alert = _public_alerts().filter(pk=pk).first()
+    alert = _with_units(Alert.objects.published()).filter(pk=pk).first()
     if alert is None:
         raise Http404()
     response = HttpResponse(export.cap_xml(alert), content_type=CAP_CONTENT_TYPE)

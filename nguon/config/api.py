@@ -1,5 +1,6 @@
 """The Ninja API root: one router per app under /api/v1/, errors mapped here once."""
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -104,6 +105,12 @@ def _validation_error(request, exc: ValidationError):
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request, exc):
     return _error(request, "unauthenticated", _("Sign in first."), 401)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request, exc):
+    # Django's own limit (DATA_UPLOAD_MAX_MEMORY_SIZE) would answer an HTML 400; the API answers its JSON shape.
+    return _error(request, "too_large", _("The request is too large."), 413)
 
 
 @api.exception_handler(HttpError)

@@ -47,3 +47,9 @@ class Conflict(DomainError):
     status = 409
     code = "conflict"
     default_message = _("This conflicts with existing data.")
+
+
+class TooLarge(DomainError):
+    status = 413
+    code = "too_large"
+    default_message = _("The request is too large.")

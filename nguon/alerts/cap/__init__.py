@@ -19,6 +19,7 @@ from .model import (
     Info,
     Reference,
     Resource,
+    language_of,
 )
 from .parse import MAX_BYTES, ParseResult, parse
 from .problems import CapError, Problem
@@ -49,6 +50,7 @@ __all__ = [
     "atom_feed",
     "feed_problems",
     "format_time",
+    "language_of",
     "parse",
     "pick_info",
     "reference_string",

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from lxml import etree
 
+from nguon.lib.xmltext import strip_forbidden
+
 from .model import NAMESPACE, Area, CapMessage, Info, Resource
 
 _NS = f"{{{NAMESPACE}}}"
@@ -15,23 +17,29 @@ _NS = f"{{{NAMESPACE}}}"
 def format_time(value: datetime) -> str:
     """Return the time as the schema requires: 2026-07-09T19:38:21+07:00, no fraction, never "Z".
 
-    The datetime keeps its own offset (UTC is written +00:00). An offset with seconds, which the pattern cannot
-    express, is converted to UTC.
+    The datetime keeps its own offset. A zero offset is written -00:00, the standard's spelling of UTC, unless the
+    zone is named "+00:00" (the parser names it so when the sender wrote it that way, so that a received time is
+    written back as it came). An offset with seconds, which the pattern cannot express, is converted to UTC.
     """
     offset = value.utcoffset()
     if offset is None:
         raise ValueError(f"CAP times must be timezone-aware: {value!r}")
     if offset.total_seconds() % 60:
         value = value.astimezone(UTC)
+        offset = value.utcoffset()
+    if not offset:
+        sign = "+" if value.tzname() == "+00:00" else "-"
+        return value.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%S") + f"{sign}00:00"
     return value.isoformat(timespec="seconds")
 
 
 def format_number(value: float) -> str:
-    """Return a float in plain decimal notation (xs:decimal has no exponent form)."""
+    """Return a float in plain decimal notation (xs:decimal has no exponent form), a whole number without ".0"
+    (an altitude of 0 is written 0, as senders write it)."""
     text = repr(float(value))
     if "e" in text or "E" in text:
         text = format(Decimal(text), "f")
-    return text
+    return text[:-2] if text.endswith(".0") else text
 
 
 def reference_string(sender: str, identifier: str, sent: datetime | str) -> str:
@@ -48,15 +56,15 @@ def _add(parent: etree._Element, name: str, text: str | None) -> etree._Element 
     if text is None or text == "":
         return None
     element = etree.SubElement(parent, _NS + name)
-    element.text = text
+    element.text = strip_forbidden(text)  # the last guard: a bad stored value must not make the document unwritable
     return element
 
 
 def _add_pairs(parent: etree._Element, name: str, pairs: list[tuple[str, str]]) -> None:
     for value_name, value in pairs:
         element = etree.SubElement(parent, _NS + name)
-        etree.SubElement(element, _NS + "valueName").text = value_name
-        etree.SubElement(element, _NS + "value").text = value
+        etree.SubElement(element, _NS + "valueName").text = strip_forbidden(value_name)
+        etree.SubElement(element, _NS + "value").text = strip_forbidden(value)
 
 
 def _add_time(parent: etree._Element, name: str, value: datetime | None) -> None:
@@ -67,8 +75,8 @@ def _add_time(parent: etree._Element, name: str, value: datetime | None) -> None
 def _resource(parent: etree._Element, resource: Resource) -> None:
     element = etree.SubElement(parent, _NS + "resource")
     # resourceDesc and mimeType are required by the schema even when empty.
-    etree.SubElement(element, _NS + "resourceDesc").text = resource.resource_desc
-    etree.SubElement(element, _NS + "mimeType").text = resource.mime_type
+    etree.SubElement(element, _NS + "resourceDesc").text = strip_forbidden(resource.resource_desc)
+    etree.SubElement(element, _NS + "mimeType").text = strip_forbidden(resource.mime_type)
     _add(element, "size", None if resource.size is None else str(resource.size))
     _add(element, "uri", resource.uri)
     _add(element, "derefUri", resource.deref_uri)
@@ -77,7 +85,7 @@ def _resource(parent: etree._Element, resource: Resource) -> None:
 
 def _area(parent: etree._Element, area: Area) -> None:
     element = etree.SubElement(parent, _NS + "area")
-    etree.SubElement(element, _NS + "areaDesc").text = area.area_desc
+    etree.SubElement(element, _NS + "areaDesc").text = strip_forbidden(area.area_desc)
     for ring in area.polygons:
         _add(element, "polygon", " ".join(f"{format_number(lat)},{format_number(lon)}" for lat, lon in ring))
     for lat, lon, radius in area.circles:
@@ -92,7 +100,7 @@ def _info(parent: etree._Element, info: Info) -> None:
     _add(element, "language", info.language)
     for category in info.categories:
         _add(element, "category", category)
-    etree.SubElement(element, _NS + "event").text = info.event
+    etree.SubElement(element, _NS + "event").text = strip_forbidden(info.event)
     for response_type in info.response_types:
         _add(element, "responseType", response_type)
     _add(element, "urgency", info.urgency)

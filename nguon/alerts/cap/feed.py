@@ -7,13 +7,15 @@ filter on as cap: elements, the way CAP Atom index feeds (NWS, the OASIS CAP fee
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from lxml import etree
 
+from nguon.lib.xmltext import strip_forbidden
+
 from .build import format_number, format_time
-from .model import MIME_TYPE, NAMESPACE, CapMessage, Info
+from .model import MIME_TYPE, NAMESPACE, CapMessage, Info, language_of
 
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
 _ATOM = f"{{{ATOM_NAMESPACE}}}"
@@ -32,6 +34,10 @@ def feed_problems(message: CapMessage, *, now: datetime | None = None) -> list[s
         problems.append("not_actual")
     if message.scope != "Public":
         problems.append("not_public")
+    if message.msg_type == "Cancel":
+        # A Cancel says that an earlier alert is over; CAP lets it carry no info at all, and Google's own example
+        # Cancel has an Unknown severity and expires when sent.
+        return problems
     if not message.infos:
         problems.append("no_info")
     checks = [
@@ -59,6 +65,8 @@ class FeedEntry:
     message: CapMessage
     url: str
     language: str = ""  # the info to summarise; the first one when empty or not found
+    title: str = ""  # the entry's title; the info's headline (or event) when empty
+    related: list[str] = field(default_factory=list)  # URLs of the CAP documents this Update or Cancel refers to
 
 
 def pick_info(message: CapMessage, language: str = "") -> Info | None:
@@ -69,15 +77,15 @@ def pick_info(message: CapMessage, language: str = "") -> Info | None:
         wanted = language.lower()
         for matches in (lambda tag: tag == wanted, lambda tag: tag.split("-")[0] == wanted.split("-")[0]):
             for info in message.infos:
-                if matches(info.language.lower()):
+                if matches(language_of(info).lower()):
                     return info
     return message.infos[0]
 
 
 def _sub(parent: etree._Element, tag: str, text: str | None = None, **attributes: str) -> etree._Element:
-    element = etree.SubElement(parent, tag, attributes)
+    element = etree.SubElement(parent, tag, {k: strip_forbidden(v) for k, v in attributes.items()})
     if text is not None:
-        element.text = text
+        element.text = strip_forbidden(text)  # the last guard: one bad stored value must not take the feed down
     return element
 
 
@@ -86,13 +94,15 @@ def _entry(feed: etree._Element, entry: FeedEntry) -> None:
     info = pick_info(message, entry.language)
     element = _sub(feed, _ATOM + "entry")
     _sub(element, _ATOM + "id", entry.url)
-    title = (info.headline or info.event) if info else message.identifier
+    title = entry.title or ((info.headline or info.event) if info else message.identifier)
     _sub(element, _ATOM + "title", title or message.identifier)
     _sub(element, _ATOM + "updated", format_time(message.sent))
     _sub(element, _ATOM + "published", format_time(message.sent))
     author = _sub(element, _ATOM + "author")
     _sub(author, _ATOM + "name", (info.sender_name if info else "") or message.sender)
     _sub(element, _ATOM + "link", rel="alternate", type=MIME_TYPE, href=entry.url)
+    for url in entry.related:
+        _sub(element, _ATOM + "link", rel="related", type=MIME_TYPE, href=url)
     if info and info.description:
         _sub(element, _ATOM + "summary", info.description, type="text")
     if info:

@@ -77,7 +77,7 @@ class Area:
 
 @dataclass(kw_only=True)
 class Info:
-    language: str = "en-US"
+    language: str = "en-US"  # "" when a received info had no <language>: it means en-US (language_of says so)
     categories: list[str]
     event: str
     response_types: list[str] = field(default_factory=list)
@@ -98,6 +98,11 @@ class Info:
     parameters: list[tuple[str, str]] = field(default_factory=list)
     resources: list[Resource] = field(default_factory=list)
     areas: list[Area] = field(default_factory=list)
+
+
+def language_of(info: Info) -> str:
+    """The info's language, with the standard's default (en-US) when it named none."""
+    return info.language or "en-US"
 
 
 @dataclass(kw_only=True)

@@ -193,7 +193,11 @@ class _Reader:
                 issues.append("an offset without a colon")
             digits = zone[1:].replace(":", "")
             offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-            tz = timezone(-offset if zone[0] == "-" else offset)
+            # CAP spells UTC -00:00; a sender writing +00:00 gets it back as written (build.format_time).
+            if not offset:
+                tz = timezone(offset, zone[0] + "00:00")
+            else:
+                tz = timezone(-offset if zone[0] == "-" else offset)
         if issues:
             self.warn("time_format", path, value=text, detail=", ".join(issues))
         try:
@@ -311,7 +315,8 @@ class _Reader:
         urgency = self.assumed(found, "urgency", path, "Unknown")
         severity = self.assumed(found, "severity", path, "Unknown")
         return Info(
-            language=self.single(found, "language") or "en-US",
+            # Absent means en-US (the standard's default); kept absent, so that it is written back as it came.
+            language=self.single(found, "language"),
             categories=categories,
             event=self.assumed(found, "event", path, ""),
             response_types=response_types,

@@ -196,23 +196,27 @@ def test_times_use_their_own_numeric_offset_without_fractions():
     info = root.find("cap:info", NS)
     assert root.findtext("cap:sent", namespaces=NS) == "2025-10-12T06:30:00+07:00"
     assert info.findtext("cap:effective", namespaces=NS) == "2025-10-12T06:00:00+07:00"
-    assert info.findtext("cap:onset", namespaces=NS) == "2025-10-12T05:00:00+00:00"
+    assert info.findtext("cap:onset", namespaces=NS) == "2025-10-12T05:00:00-00:00"  # CAP's spelling of UTC
     assert info.findtext("cap:expires", namespaces=NS) == "2025-10-14T18:00:00-05:00"
     assert b"Z<" not in to_xml(full_message())
 
 
 def test_format_time():
-    assert format_time(datetime(2026, 7, 9, 17, 38, 21, 999999, tzinfo=UTC)) == "2026-07-09T17:38:21+00:00"
+    # CAP 1.2 §3.3.2: "The timezone for UTC MUST be represented as -00:00".
+    assert format_time(datetime(2026, 7, 9, 17, 38, 21, 999999, tzinfo=UTC)) == "2026-07-09T17:38:21-00:00"
+    # ... unless the sender wrote +00:00: the parser names the zone so, and the time is written back as it came.
+    plus = timezone(timedelta(0), "+00:00")
+    assert format_time(datetime(2026, 7, 9, 17, 38, 21, tzinfo=plus)) == "2026-07-09T17:38:21+00:00"
     # An offset with seconds (local mean time) cannot match the pattern, so it is written in UTC.
     odd = timezone(timedelta(hours=7, minutes=6, seconds=40))
-    assert format_time(datetime(2025, 1, 1, 7, 6, 40, tzinfo=odd)) == "2025-01-01T00:00:00+00:00"
+    assert format_time(datetime(2025, 1, 1, 7, 6, 40, tzinfo=odd)) == "2025-01-01T00:00:00-00:00"
     with pytest.raises(ValueError):
         format_time(datetime(2025, 1, 1))
 
 
 def test_geometry_formatting():
     area = etree.fromstring(to_xml(full_message())).find("cap:info/cap:area", NS)
-    assert area.findtext("cap:polygon", namespaces=NS) == "10.9,106.8 10.9,106.9 11.0,106.9 11.0,106.8 10.9,106.8"
+    assert area.findtext("cap:polygon", namespaces=NS) == "10.9,106.8 10.9,106.9 11,106.9 11,106.8 10.9,106.8"
     assert [c.text for c in area.findall("cap:circle", NS)] == ["10.95,106.85 2.5", "0.00001,106.85 0.5"]
     assert area.findtext("cap:ceiling", namespaces=NS) == "1500.5"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
-from nguon.alerts.cap import MAX_BYTES, VIETNAM_TZ, CapError, parse, to_xml, validate
+from nguon.alerts.cap import MAX_BYTES, VIETNAM_TZ, CapError, language_of, parse, to_xml, validate
 
 SAMPLES = Path(__file__).with_name("cap_samples")
 SAMPLE_FILES = sorted(SAMPLES.glob("*.xml"))
@@ -104,7 +104,8 @@ def test_spec_amber_alert_keeps_both_languages():
 
 def test_spec_homeland_security_resource_and_default_language():
     info = parse((SAMPLES / "spec_a1_homeland_security.xml").read_bytes()).message.infos[0]
-    assert info.language == "en-US"
+    # No <language>: kept absent (so it is written back so), read as the standard's default.
+    assert info.language == "" and language_of(info) == "en-US"
     assert info.resources[0].mime_type == "image/gif"
     assert info.resources[0].uri == "http://www.dhs.gov/dhspublic/getAdvisoryImage"
     assert info.instruction.startswith("A High Condition")  # surrounding whitespace dropped
