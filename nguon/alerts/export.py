@@ -152,7 +152,7 @@ def _entry(alert: Alert, *, base_url: str, language: str, now) -> cap.FeedEntry 
         info = cap.pick_info(message, language)
         headline = (info.headline or info.event) if info else ""
         entry.title = _("Cancelled: %(headline)s") % {"headline": headline} if headline else _("Alert cancelled")
-    if alert.replaces_id is not None:
+    if alert.replaces is not None and alert.replaces.is_published():  # not one withdrawn before approval
         entry.related = [base_url + reverse("public_alerts:cap", args=[alert.replaces_id])]
     return entry
 

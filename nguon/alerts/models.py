@@ -133,6 +133,7 @@ class AudioState(models.TextChoices):
 
 
 CURRENT_TYPES = (MsgType.ALERT, MsgType.UPDATE)  # a Cancel is issued too, but nothing plays it
+PUBLISHED_STATES = (AlertState.ISSUED, AlertState.SUPERSEDED, AlertState.CANCELLED)  # issued, whatever came next
 FEED_KEEP = timedelta(hours=48)  # how long an ended alert, and a Cancel, stay in the public Atom feed
 
 
@@ -194,8 +195,12 @@ class AlertQuerySet(models.QuerySet):
     def published(self):
         """Real public messages that were issued, whatever happened since: their CAP documents stay fetchable (a
         Cancel or an Update points at them), and the Atom feed is taken from them."""
-        issued = (AlertState.ISSUED, AlertState.SUPERSEDED, AlertState.CANCELLED)
-        return self.filter(status=CapStatus.ACTUAL, scope=Scope.PUBLIC, state__in=issued, issued_at__isnull=False)
+        return self.filter(
+            status=CapStatus.ACTUAL, scope=Scope.PUBLIC, state__in=PUBLISHED_STATES, issued_at__isnull=False
+        ).exclude(
+            # A Cancel that withdrew an alert before anyone approved it cancels nothing the public saw.
+            Q(msg_type=MsgType.CANCEL) & (Q(replaces__isnull=True) | Q(replaces__issued_at__isnull=True))
+        )
 
     def in_feed(self, now=None, keep=FEED_KEEP):
         """What the public Atom feed lists: current alerts, and for `keep` after they ended (Google Public Alerts
@@ -319,6 +324,15 @@ class Alert(models.Model):
     def is_current(self, now=None) -> bool:
         """The row-level form of `Alert.objects.current()`."""
         return self.state == AlertState.ISSUED and self.msg_type in CURRENT_TYPES and not self.is_expired(now)
+
+    def is_published(self) -> bool:
+        """The row-level form of `Alert.objects.published()` for the alert itself (its CAP document is public)."""
+        return (
+            self.status == CapStatus.ACTUAL
+            and self.scope == Scope.PUBLIC
+            and self.state in PUBLISHED_STATES
+            and self.issued_at is not None
+        )
 
     def reference(self) -> str:
         """ "sender,identifier,sent" with `sent` as the CAP document writes it (the sender's text, else local time)."""

@@ -91,7 +91,7 @@ def index(request):
 def feed(request):
     language = _language(request)
     with translation.override(language):
-        body = export.atom_feed(_with_units(Alert.objects.in_feed()), request=request)
+        body = export.atom_feed(_with_units(Alert.objects.in_feed()).select_related("replaces"), request=request)
     return _cached(HttpResponse(body, content_type=ATOM_CONTENT_TYPE), language)
 
 

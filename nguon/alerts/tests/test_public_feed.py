@@ -128,7 +128,7 @@ def test_one_bad_stored_row_does_not_take_the_feed_down(cast, caplog):
     good = issued(cast, headline="Cảnh báo bình thường")
     dirty = issued(cast, headline="Cảnh báo có ký tự lạ")
     broken = issued(cast, headline="Cảnh báo hỏng")
-    Alert.objects.filter(pk=dirty.pk).update(headline="Lũ\x0b lớn\x00", description="Nước\x1f lên nhanh.")
+    Alert.objects.filter(pk=dirty.pk).update(headline="Lũ\x0b lớn\x08", description="Nước\x1f lên nhanh.")
     Alert.objects.filter(pk=broken.pk).update(received={"not": "a message"})
     with caplog.at_level(logging.WARNING, logger="nguon.alerts.export"):
         found = entries(feed())
@@ -163,3 +163,14 @@ def test_cap_values_are_shown_in_vietnamese(cast, client_for):
     assert "Thật · Cảnh báo · Công khai" in html
     for english in (">Public<", "· Public", ">Immediate<", ">Severe<", ">Likely<", ">Evacuate<"):
         assert english not in html
+
+
+def test_a_cancel_of_an_alert_never_approved_is_not_published(cast):
+    """The public never saw the withdrawn alert: neither it nor the Cancel that withdrew it is in the feed."""
+    pending = make_alert(cast, headline="Chưa duyệt")
+    cancel = actions.do_cancel(pending, acting_user=cast.approver)
+    pending.refresh_from_db()
+    assert pending.state == AlertState.WITHDRAWN
+    assert entries(feed()) == {}
+    assert Client().get(cap_url(cancel)).status_code == 404
+    assert Client().get(cap_url(pending)).status_code == 404
