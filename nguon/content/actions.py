@@ -18,7 +18,7 @@ from nguon.accounts.access import can, require
 from nguon.accounts.roles import Capability
 from nguon.audit.actions import diff, record_event
 from nguon.content.models import Adoption, Bulletin, Category, Language, Priority, Revision, Status, WorkflowEvent
-from nguon.content.text import has_words, plain, safe_html
+from nguon.content.text import has_words, plain, plain_title, safe_html
 from nguon.core.errors import Conflict, Forbidden, Invalid
 from nguon.core.validators import xml_text_problem
 from nguon.lib.folding import fold
@@ -59,6 +59,17 @@ class BulletinData:
     attachments: list = field(default_factory=list)
 
 
+def clean_text_fields(data: BulletinData) -> BulletinData:
+    """Strip markup as a saved revision stores it (the editor's preview reads the same text)."""
+    data.title = plain_title(data.title)
+    data.summary = plain(data.summary)
+    data.body = plain(data.body)
+    data.spoken_text = plain(data.spoken_text)
+    data.board_text = plain(data.board_text)
+    data.web_html = safe_html(data.web_html)
+    return data
+
+
 def clean_bulletin_data(data: BulletinData, owner_unit: Unit) -> BulletinData:
     """Strip markup, check lengths, windows and targets; raise Invalid with every problem at once."""
     errors: dict[str, list] = {}
@@ -69,12 +80,7 @@ def clean_bulletin_data(data: BulletinData, owner_unit: Unit) -> BulletinData:
             errors[name] = [problem]
     if errors:
         raise Invalid(_("The bulletin has errors; nothing was saved."), fields=errors)
-    data.title = plain(data.title).replace("\n", " ")
-    data.summary = plain(data.summary)
-    data.body = plain(data.body)
-    data.spoken_text = plain(data.spoken_text)
-    data.board_text = plain(data.board_text)
-    data.web_html = safe_html(data.web_html)
+    clean_text_fields(data)
     if not data.title:
         errors["title"] = [_("Enter a title.")]
     elif len(data.title) > MAX_TITLE:

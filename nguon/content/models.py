@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from nguon.content.text import speech_source
+
 
 class Priority(models.TextChoices):
     """TT 39/2020/TT-BTTTT priority classes for bulletins sent to commune stations."""
@@ -196,7 +198,7 @@ class Revision(models.Model):
 
     def speech_source(self) -> str:
         """The text to speak: the loudspeaker rendering, else the title and body."""
-        return self.spoken_text or f"{self.title}.\n{self.summary}\n{self.body}".strip()
+        return speech_source(title=self.title, summary=self.summary, body=self.body, spoken_text=self.spoken_text)
 
 
 class WorkflowEvent(models.Model):

@@ -80,12 +80,26 @@ class BulletinOut(Schema):
         return obj.published_revision.number if obj.published_revision_id else None
 
 
+class WarningOut(Schema):
+    code: str = Field(..., description="long_speech or publish_time_past")
+    message: str
+
+
 class BulletinDetailOut(BulletinOut):
     revision: RevisionOut
+    warnings: list[WarningOut] = Field(
+        default_factory=list, description="what to look at before rendering and approval; nothing is blocked"
+    )
 
     @staticmethod
     def resolve_revision(obj):
         return obj.current_revision
+
+    @staticmethod
+    def resolve_warnings(obj):
+        from nguon.content.checks import bulletin_warnings
+
+        return [{"code": w.code, "message": w.message} for w in bulletin_warnings(obj)]
 
 
 class ApproveIn(Schema):

@@ -25,6 +25,16 @@ def plain(text: str) -> str:
     return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
 
 
+def plain_title(text: str) -> str:
+    """A title: plain text on one line."""
+    return plain(text).replace("\n", " ")
+
+
+def speech_source(*, title: str, summary: str, body: str, spoken_text: str) -> str:
+    """The text loudspeakers read (before normalisation): the loudspeaker text, else the title, summary and body."""
+    return spoken_text or f"{title}.\n{summary}\n{body}".strip()
+
+
 def safe_html(text: str) -> str:
     """Keep a small set of formatting tags; links get rel=noopener and only http(s)/mailto URLs survive."""
     return nh3.clean(

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from nguon.accounts.access import can, grant_paths, units_for_user
 from nguon.accounts.forms import add_domain_error
 from nguon.accounts.roles import Capability
-from nguon.content import actions, importer, media
+from nguon.content import actions, checks, importer, media
 from nguon.content.access import (
     bulletins_for_user,
     get_bulletin_for_user,
@@ -97,6 +97,7 @@ def bulletin_create(request):
             add_domain_error(form, exc)
         else:
             messages.success(request, _("Bulletin saved as a draft."))
+            _warn(request, bulletin)
             return redirect("content:detail", bulletin_id=bulletin.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "content/bulletin_form.html", {"form": form, "bulletin": None}, status=status)
@@ -114,10 +115,44 @@ def bulletin_edit(request, bulletin_id: int):
                 add_domain_error(form, exc)
             else:
                 messages.success(request, _("Saved as a new revision."))
+                _warn(request, bulletin)
                 return redirect("content:detail", bulletin_id=bulletin.pk)
         return render(request, "content/bulletin_form.html", {"form": form, "bulletin": bulletin}, status=400)
     form = BulletinForm(initial=BulletinForm.initial_from(bulletin), user=request.user, bulletin=bulletin)
     return render(request, "content/bulletin_form.html", {"form": form, "bulletin": bulletin})
+
+
+def _warn(request, bulletin) -> None:
+    """Tell the editor what to look at in what was just saved (nothing is blocked)."""
+    bulletin.refresh_from_db()
+    for warning in checks.bulletin_warnings(bulletin):
+        messages.warning(request, warning.message)
+
+
+@login_required
+@require_POST
+def bulletin_check(request, bulletin_id: int | None = None):
+    """The editor's live check (htmx, as the editor types): the text as the loudspeakers will say it, with the
+    pronunciation dictionary of the bulletin's unit, its estimated length, and the warnings."""
+    bulletin = None
+    if bulletin_id is not None:
+        bulletin = get_bulletin_for_user(request.user, bulletin_id, Capability.EDIT_CONTENT)
+    elif not grant_paths(request.user, Capability.EDIT_CONTENT):
+        raise Forbidden()
+    form = BulletinForm(request.POST, user=request.user, bulletin=bulletin)
+    form.is_valid()  # partial input is normal while typing: use every field that is valid so far
+    data = form.cleaned_data
+    unit = bulletin.owner_unit if bulletin is not None else data.get("owner_unit")
+    draft = actions.BulletinData(
+        title=data.get("title") or "",
+        summary=data.get("summary") or "",
+        body=data.get("body") or "",
+        spoken_text=data.get("spoken_text") or "",
+        publish_at=data.get("publish_at"),
+    )
+    check = checks.check_draft(draft, unit=unit, bulletin=bulletin)
+    typed = any((draft.title, draft.summary, draft.body, draft.spoken_text))
+    return render(request, "content/_checks.html", {"check": check, "report": check.report, "typed": typed})
 
 
 def detail_context(request, bulletin, **extra):

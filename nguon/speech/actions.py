@@ -7,6 +7,7 @@ import tempfile
 import time
 
 from django.db import transaction
+from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,7 +19,7 @@ from nguon.speech import config
 from nguon.speech.audio import render, render_key
 from nguon.speech.engines import SpeechError
 from nguon.speech.models import LexiconEntry, RenderStatus, SpeechRender
-from nguon.speech.normalize import normalize
+from nguon.speech.normalize import NormalizationReport, normalize_with_report
 from nguon.speech.signals import render_finished
 
 log = logging.getLogger(__name__)
@@ -26,18 +27,27 @@ PROGRESS_EVERY = 0.5  # seconds between progress writes, so a render does not ha
 
 
 def lexicon_for(unit) -> dict[str, str]:
-    return dict(LexiconEntry.objects.for_unit(unit).values_list("term", "spoken"))
+    """The pronunciation dictionary for `unit`: shared entries, then its ancestors', then its own (the nearest wins)."""
+    entries = LexiconEntry.objects.for_unit(unit).order_by(Length("unit__path").asc(nulls_first=True), "pk")
+    return dict(entries.values_list("term", "spoken"))
+
+
+def spoken_report(source: str, unit) -> NormalizationReport:
+    """What the loudspeakers of `unit` say for `source`, with its dictionary: the one reading that the editor's
+    preview shows and the renderer speaks (`spoken_text_for`)."""
+    return normalize_with_report(source, lexicon=lexicon_for(unit))
 
 
 def spoken_text_for(revision) -> str:
-    return normalize(revision.speech_source(), lexicon=lexicon_for(revision.bulletin.owner_unit))
+    return spoken_report(revision.speech_source(), revision.bulletin.owner_unit).text
 
 
 def _key(text: str, voice: str | None, engine: str | None):
     voice = voice or config.default_voice()
     engine_obj = config.make_engine(engine)
     settings = config.audio_settings()
-    return render_key(text, voice, settings, engine=engine_obj), voice, engine_obj, settings
+    rate = config.speaking_rate()
+    return render_key(text, voice, settings, engine=engine_obj, rate=rate), voice, engine_obj, settings, rate
 
 
 def find_render(text: str) -> SpeechRender | None:
@@ -51,7 +61,7 @@ def request_render(text: str, *, unit, voice: str | None = None, engine: str | N
     """Return the render for this text and settings, queuing it if it was never done (cached by key)."""
     if not text.strip():
         raise Invalid(_("There is nothing to read aloud in this text."), code="nothing_to_say")
-    key, voice, engine_obj, settings = _key(text, voice, engine)
+    key, voice, engine_obj, settings, rate = _key(text, voice, engine)
     with transaction.atomic():
         speech, created = SpeechRender.objects.get_or_create(
             key=key,
@@ -59,7 +69,7 @@ def request_render(text: str, *, unit, voice: str | None = None, engine: str | N
                 "text": text,
                 "engine": engine_obj.name,
                 "voice": voice,
-                "options": settings.cache_dict(),
+                "options": {**settings.cache_dict(), "rate": rate},
                 "unit": unit,
             },
         )
@@ -119,6 +129,7 @@ def run_render(render_id: int) -> SpeechRender | None:
                 store_root=tmp,
                 engine=config.make_engine(speech.engine),
                 voice=speech.voice,
+                rate=speech.options.get("rate"),  # the rate the key was made with (NGUON_TTS_RATE then)
                 settings=config.audio_settings(),
                 on_progress=on_progress,
             )
@@ -197,7 +208,3 @@ def do_delete_lexicon_entry(entry: LexiconEntry, *, acting_user) -> None:
     with transaction.atomic():
         LexiconEntry.objects.filter(pk=entry.pk).update(is_active=False)
         record_event("speech.lexicon_disabled", actor=acting_user, obj=entry, unit=entry.unit)
-
-
-def preview(text: str, unit) -> str:
-    return normalize(text, lexicon=lexicon_for(unit))

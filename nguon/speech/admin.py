@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from nguon.speech.models import LexiconEntry, SpeechRender
 
@@ -13,4 +14,10 @@ class LexiconEntryAdmin(admin.ModelAdmin):
 class SpeechRenderAdmin(admin.ModelAdmin):
     list_display = ["key", "status", "engine", "voice", "duration", "loudness_lufs", "created_at"]
     list_filter = ["status", "engine"]
-    readonly_fields = [f.name for f in SpeechRender._meta.fields]
+    # The stage is shown by its label (the stored value is the pipeline's English name).
+    readonly_fields = [f.name if f.name != "stage" else "stage_shown" for f in SpeechRender._meta.fields]
+    exclude = ["stage"]
+
+    @admin.display(description=_("stage"))
+    def stage_shown(self, obj: SpeechRender) -> str:
+        return obj.stage_label

@@ -7,7 +7,15 @@ from pathlib import Path
 from django.conf import settings
 
 from nguon.speech.audio import AudioSettings
-from nguon.speech.engines import Engine, EngineUnavailable, EspeakEngine, HttpEngine, PiperEngine, voice_for_province
+from nguon.speech.engines import (
+    Engine,
+    EngineUnavailable,
+    EspeakEngine,
+    HttpEngine,
+    PiperEngine,
+    gettext_noop,
+    voice_for_province,
+)
 
 ENGINES = ("espeak", "piper", "http")
 
@@ -18,17 +26,23 @@ def make_engine(name: str | None = None) -> Engine:
         return EspeakEngine()
     if name == "piper":
         if not settings.PIPER_MODEL:
-            raise EngineUnavailable("Piper needs a voice file: set NGUON_PIPER_MODEL.")
+            raise EngineUnavailable(gettext_noop("Piper needs a voice file: set NGUON_PIPER_MODEL."))
         return PiperEngine(settings.PIPER_MODEL)
     if name == "http":
         if not settings.TTS_API_KEY:
-            raise EngineUnavailable("The HTTP speech service needs NGUON_TTS_API_KEY.")
+            raise EngineUnavailable(gettext_noop("The HTTP speech service needs NGUON_TTS_API_KEY."))
         return HttpEngine(api_key=settings.TTS_API_KEY, url=settings.TTS_HTTP_URL)
-    raise EngineUnavailable("Unknown speech engine %(name)s.", name=name)
+    raise EngineUnavailable(gettext_noop("Unknown speech engine %(name)s."), name=name)
 
 
 def default_voice() -> str:
     return settings.TTS_VOICE or voice_for_province(settings.DEFAULT_PROVINCE)
+
+
+def speaking_rate() -> int | None:
+    """NGUON_TTS_RATE, percent of the engine's normal speed; None at 100 (the engine's own default)."""
+    rate = int(settings.TTS_RATE)
+    return None if rate == 100 else rate
 
 
 def audio_settings() -> AudioSettings:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -316,6 +317,17 @@ def _check_wav(path: Path, engine: str) -> int:
     return rate
 
 
+# espeak-ng ends a sentence at "." only before a capital letter or a line break: before a lower-case word it takes
+# the dot for an abbreviation's and runs on with no pause at all, shorter than a comma's. Normalised text is lower
+# case and holds no abbreviations, so every sentence end becomes a line break (which keeps the full stop's pause).
+_SENTENCE_BREAK = re.compile(r"([.!?])[ \t]+")
+
+
+def espeak_input(text: str) -> str:
+    """Return normalised text as espeak-ng must receive it to pause at the end of every sentence."""
+    return _SENTENCE_BREAK.sub("\\1\n", text)
+
+
 class EspeakEngine(Engine):
     """espeak-ng, the voice that always works offline: intelligible, robotic.
 
@@ -346,7 +358,7 @@ class EspeakEngine(Engine):
         if self.pitch is not None:
             args += ["-p", str(self.pitch)]
         try:
-            run_tool(args, timeout=self.timeout, name="espeak-ng", input=text.encode("utf-8"))
+            run_tool(args, timeout=self.timeout, name="espeak-ng", input=espeak_input(text).encode("utf-8"))
             sample_rate = _check_wav(out, "espeak-ng")
         except BaseException:
             out.unlink(missing_ok=True)

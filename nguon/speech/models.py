@@ -54,6 +54,17 @@ class RenderStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+# The pipeline's stages (`nguon.speech.audio.STAGES`, then "done"), as people read them while a render runs.
+STAGE_LABELS = {
+    "synthesise": _("synthesising the voice"),
+    "analyse": _("measuring loudness"),
+    "normalise": _("levelling loudness"),
+    "encode": _("encoding MP3 and Opus"),
+    "store": _("storing the files"),
+    "done": _("done"),
+}
+
+
 class SpeechRender(models.Model):
     """One rendering of a text to audio. The key makes identical requests share one render."""
 
@@ -93,3 +104,8 @@ class SpeechRender(models.Model):
     @property
     def percent(self) -> int:
         return round(self.progress * 100)
+
+    @property
+    def stage_label(self) -> str:
+        """The current stage in the reader's language (an unknown stage name is not shown raw)."""
+        return str(STAGE_LABELS.get(self.stage, "")) if self.stage else ""

@@ -4,7 +4,6 @@ from nguon.speech import views
 
 app_name = "speech"
 urlpatterns = [
-    path("preview/", views.preview, name="preview"),
     path("renders/<int:render_id>/", views.render_status, name="render"),
     path("renders/<int:render_id>/retry/", views.render_retry, name="retry"),
     path("bulletins/<int:bulletin_id>/render/", views.render_bulletin, name="render_bulletin"),

@@ -9,35 +9,31 @@ from nguon.accounts.forms import add_domain_error
 from nguon.accounts.roles import Capability
 from nguon.content.access import get_bulletin_for_user
 from nguon.core.errors import DomainError, Forbidden, NotFound
-from nguon.speech import actions
+from nguon.speech import actions, config, duration
 from nguon.speech.engines import SpeechError
 from nguon.speech.forms import LexiconForm
 from nguon.speech.models import LexiconEntry, SpeechRender
-from nguon.speech.normalize import normalize_with_report
 
 
 def speech_panel_context(bulletin) -> dict:
     """The spoken text of the current revision and its render, if one was requested."""
     revision = bulletin.current_revision
     text = actions.spoken_text_for(revision)
+    seconds = duration.estimate_seconds(text, config.speaking_rate())
+    context = {
+        "text": text,
+        "render": None,
+        "error": "",
+        "bulletin": bulletin,
+        "minutes": round(seconds / 60, 1),
+        "long": duration.is_long(seconds),
+        "limit_minutes": duration.LONG_SPEECH_SECONDS // 60,
+    }
     try:
-        speech = actions.find_render(text)
+        context["render"] = actions.find_render(text)
     except SpeechError as exc:  # e.g. a configured engine that is not installed
-        return {"text": text, "render": None, "error": exc.message, "bulletin": bulletin}
-    return {"text": text, "render": speech, "error": "", "bulletin": bulletin}
-
-
-@login_required
-@require_POST
-def preview(request):
-    """Normalise the editor's text (htmx): what the loudspeakers will say."""
-    if not grant_paths(request.user, Capability.EDIT_CONTENT):
-        raise Forbidden()
-    source = request.POST.get("spoken_text") or "\n".join(
-        request.POST.get(name, "") for name in ("title", "summary", "body")
-    )
-    report = normalize_with_report(source[:200_000])
-    return render(request, "speech/_preview.html", {"report": report})
+        context["error"] = exc.message
+    return context
 
 
 @login_required

@@ -29,7 +29,10 @@ Reading choices (formal, northern-standard radio reading; a listener from the so
   a bare "d/m" is a date only after a date word (ngày, sáng, từ, đến, dịp, lễ, …), when d > m ("23/5"), for
   2/9, 1/5, 1/6, 1/10, or after another date and a dash; otherwise it is a fraction ("3/4" ba phần bốn,
   "10/12 xã" mười trên mười hai); "24/7" stays "hai mươi tư trên bảy";
-- times: "14h30" → "mười bốn giờ ba mươi phút" ("phút" always said; "14h00" is "mười bốn giờ");
+- times: "14h30", "8g30" → "… giờ ba mươi phút" ("phút" always said; "14h00" is "mười bốn giờ"); "8g 30"
+  reads as written, "tám giờ ba mươi", like "8 giờ 30"; a bare "8g" is an hour only in a time context (after
+  lúc, từ, đến, trước, sau, vào, đúng, hồi; before a part of the day or "ngày" and a date; at one end of a range
+  whose other end is a time; or with two-digit minutes after it), otherwise grams ("500g", "5g muối");
 - document numbers: number, "năm" + year, then the code's words without "trên"/"gạch"
   ("183/KH-UBND" → "một trăm tám mươi ba kế hoạch ủy ban nhân dân"); "CP" in a code is "chính phủ",
   elsewhere "cổ phần";

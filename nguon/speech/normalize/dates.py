@@ -38,6 +38,29 @@ _TIME = re.compile(
 )
 _FENCED_RANGE = re.compile(rf"{_CLOSE}\s*(?:-|đến)\s*{_OPEN}")
 
+# "g" for giờ. "8g30" is always a time (in _TIME above); a bare "8g" is also "500g", "5g muối" (grams), so it is
+# an hour only (hour 0-24, read "tám giờ") when
+#   - two-digit minutes follow after a space ("8g 30", "8g 30 phút") and then the end of the clause, a part of the
+#     day, a date or a range ("8g 30 gói" stays grams);
+#   - or a time word comes before it: lúc, từ, đến, tới, trước, sau, vào, đúng, hồi ("lúc 8g");
+#   - or a part of the day or a date follows: sáng, trưa, chiều, tối, đêm, khuya, hôm, "ngày" and a date;
+#   - or it is one end of a range whose other end is a time ("7h30 - 11g", "8g-11g30", "lúc 8g đến 11g"; a second
+#     pass reaches the far end of a range of two bare hours), so "5g-10g" alone stays grams.
+# Everything else followed by "g" stays grams (step 9).
+_HOUR_G = re.compile(
+    r"(\d(?<![\w.,:]\d)\d?)g(?!\w)(?![.,]\d)(?:[ \t]+(\d{2})(?!\w|[.,]\d)(?:[ \t]*(phút|ph|p)(?!\w))?)?"
+)
+_PART_OF_DAY = r"(?:sáng|trưa|chiều|tối|đêm|khuya|hôm|mai|nay)(?!\w)"
+_AFTER_MINUTES = re.compile(
+    rf"\s*(?:$|[.,;:!?)\-–{_OPEN}{_CLOSE}]|{_PART_OF_DAY}|(?:ngày|đến|tới|và|cùng|thứ|tại|ở)(?!\w))", re.I
+)
+_HOUR_BEFORE = re.compile(r"(?<!\w)(?i:lúc|từ|đến|tới|trước|sau|vào|đúng|hồi)\s+$")
+_RANGE_BEFORE = re.compile(rf"{_CLOSE}\s*(?:[-–]|(?i:đến|tới)(?!\w))\s*$")
+_HOUR_AFTER = re.compile(
+    rf"\s*(?:[-–]|(?i:đến|tới)(?!\w))\s*{_OPEN}"
+    rf"|\s+(?i:{_PART_OF_DAY}|ngày\s*(?:{_OPEN}|mai(?!\w)|hôm(?!\w)))"
+)
+
 
 def _fence(words: str) -> str:
     return f"{_OPEN}{words}{_CLOSE}"
@@ -99,6 +122,29 @@ def _date_dm(m: re.Match) -> str:
     ):
         # "23/5" is a date; "1/2", "10/12 xã" are fractions or counts and "24/7" is "all the time".
         return _fence(f"ngày {read_number(day)} tháng {read_month(month)}")
+    return m.group(0)
+
+
+def _hour_g(m: re.Match) -> str:
+    hour = int(m.group(1))
+    if hour > 24:
+        return m.group(0)
+    text, minute, word = m.string, m.group(2), m.group(3)
+    if minute is not None and int(minute) <= 59 and _AFTER_MINUTES.match(text, m.end()):
+        # "8g 30" reads as written, "tám giờ ba mươi" ("phút" only when the text says it).
+        words = f"{read_number(hour)} giờ"
+        if int(minute):
+            words += f" {read_number(int(minute))}"
+            if word:
+                words += " phút"
+        return _fence(words)
+    hour_end = m.start() + len(m.group(1)) + 1
+    if (
+        _words_before(text, m.start(), _HOUR_BEFORE)
+        or _words_before(text, m.start(), _RANGE_BEFORE)
+        or _HOUR_AFTER.match(text, hour_end)
+    ):
+        return _fence(f"{read_number(hour)} giờ") + text[hour_end : m.end()]
     return m.group(0)
 
 

@@ -11,12 +11,14 @@ from nguon.speech.normalize.dates import (
     _DATE_DM,
     _DATE_DMY,
     _FENCED_RANGE,
+    _HOUR_G,
     _MONTH_YEAR,
     _QUARTER_YEAR,
     _TIME,
     _date_day_range,
     _date_dm,
     _date_dmy,
+    _hour_g,
     _month_year,
     _quarter_year,
     _time,
@@ -93,6 +95,10 @@ def _numbers(t: str) -> str:
     if "/" in t:
         t = _DATE_DM.sub(_date_dm, t)
     t = _TIME.sub(_time, t)
+    if "g" in t:
+        t = _HOUR_G.sub(_hour_g, t)
+        if _OPEN in t:  # the far end of "lúc 8g - 11g" knows it is a time once the near end is fenced
+            t = _HOUR_G.sub(_hour_g, t)
     if _OPEN in t:
         t = _FENCED_RANGE.sub(" đến ", t)
         t = t.replace(_OPEN, " ").replace(_CLOSE, " ")

@@ -79,6 +79,21 @@ def test_espeak_rate_changes_the_length(tmp_path):
     assert fast < normal < slow
 
 
+@pytest.mark.parametrize("voice", ["north", "south"])
+def test_espeak_pauses_at_every_sentence_end_of_normalised_text(tmp_path, voice):
+    # Normalised text is lower case; espeak-ng took ". bốn" for an abbreviation's dot and ran on without a pause.
+    engine = EspeakEngine()
+
+    def seconds(text: str) -> float:
+        return wav_info(engine.synthesize(text, voice=voice, workdir=tmp_path).path)[1]
+
+    run_on = seconds("một hai ba bốn năm sáu bảy tám")
+    comma = seconds("một hai ba bốn, năm sáu bảy tám")
+    full_stops = seconds("một hai ba bốn. năm sáu bảy tám")
+    assert full_stops - run_on > 0.3  # a full stop's pause (about 0.4 s at the normal rate)
+    assert full_stops > comma  # and longer than a comma's
+
+
 def test_text_starting_with_a_dash_is_spoken_not_parsed_as_an_option(tmp_path):
     result = EspeakEngine().synthesize("-v xin chào", voice="south", workdir=tmp_path)
     assert wav_info(result.path)[1] > 0.3

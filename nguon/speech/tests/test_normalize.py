@@ -45,6 +45,28 @@ CASES = [
     ("13h30 - 16h30", "mười ba giờ ba mươi phút đến mười sáu giờ ba mươi phút"),
     ("lúc 25h", "lúc hai mươi lăm giờ"),
     ("trong 24h", "trong hai mươi tư giờ"),
+    # "g" for giờ; a bare "8g" is an hour only in a time context, otherwise grams
+    ("08g00", "tám giờ"),
+    ("8g30 phút", "tám giờ ba mươi phút"),
+    ("8g 30", "tám giờ ba mươi"),
+    ("Họp 8g 30.", "họp tám giờ ba mươi."),
+    ("8g 30 phút", "tám giờ ba mươi phút"),
+    ("8 giờ 30", "tám giờ ba mươi"),
+    ("Họp lúc 8g.", "họp lúc tám giờ."),
+    ("trước 17g ngày 30/6", "trước mười bảy giờ ngày ba mươi tháng sáu"),
+    ("8g sáng mai", "tám giờ sáng mai"),
+    ("17g ngày 5/6", "mười bảy giờ ngày năm tháng sáu"),
+    ("từ 7h30 - 11g", "từ bảy giờ ba mươi phút đến mười một giờ"),
+    ("8g-11g30", "tám giờ đến mười một giờ ba mươi phút"),
+    ("từ 8g - 11g", "từ tám giờ đến mười một giờ"),
+    ("từ 8g 30 đến 11g 15", "từ tám giờ ba mươi đến mười một giờ mười lăm"),
+    ("8g", "tám gam"),
+    ("Mua 500g thịt", "mua năm trăm gam thịt"),
+    ("mỗi gói 5g muối", "mỗi gói năm gam muối"),
+    ("khoảng 10g đường", "khoảng mười gam đường"),
+    ("30g 15 gói", "ba mươi gam mười lăm gói"),
+    ("10g 20 gói", "mười gam hai mươi gói"),
+    ("uống 2g ngày 3 lần", "uống hai gam ngày ba lần"),
     # Ordinals
     ("thứ 2", "thứ hai"),
     ("Thứ 7", "thứ bảy"),
@@ -252,6 +274,12 @@ CASES = [
 @pytest.mark.parametrize(("text", "spoken"), CASES, ids=[f"{i:03d}" for i in range(len(CASES))])
 def test_normalize(text, spoken):
     assert normalize(text) == spoken
+
+
+@pytest.mark.parametrize("text", ["5g-10g chất xơ", "lúc 25g", "cân 5g, 10g và 20g", "Thêm 3g.", "2,5g muối"])
+def test_grams_without_a_time_context_are_not_hours(text):
+    assert "giờ" not in normalize(text)
+    assert "gam" in normalize(text)
 
 
 def test_there_are_enough_cases():
