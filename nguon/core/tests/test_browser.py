@@ -70,8 +70,9 @@ def test_approver_signs_in_with_totp_and_sees_vietnamese_dashboard(live_server, 
 
     assert page.get_by_role("heading", level=1).inner_text() == "Tổng quan"
     assert page.get_by_role("navigation", name="Menu chính").is_visible()
-    tree = page.locator("section[aria-labelledby=tree-h]")
-    assert "Đồng Nai" in tree.inner_text()
-    assert "Phường Biên Hòa" in tree.inner_text()
+    # What needs an approver now, not the list of communes (that is the Units page).
+    assert page.locator("#needs-alerts h2").inner_text().startswith("Cảnh báo chờ bạn phê duyệt")
+    assert page.locator("#needs-bulletins h2").inner_text().startswith("Bản tin chờ bạn phê duyệt")
+    assert page.locator("#needs-devices").count() == 0  # devices are operators' and technicians' concern
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
