@@ -34,7 +34,7 @@ demo: migrate
 	$(NGUON) demo
 
 run: system-run migrate demo
-	$(NGUON) serve --host $(HOST) --port $(PORT) --with-worker --with-devices
+	$(NGUON) serve --host $(HOST) --port $(PORT) --with-worker --with-devices --with-icecast
 
 worker: setup
 	$(NGUON) worker
