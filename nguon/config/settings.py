@@ -31,6 +31,9 @@ try:
     LOCKOUT_MINUTES = env_int("NGUON_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60)
     DEFAULT_PROVINCE = env_str("NGUON_PROVINCE", "75")
     MAX_UPLOAD_MB = env_int("NGUON_MAX_UPLOAD_MB", 500, minimum=1, maximum=100_000)
+    # Largest image accepted, in megapixels, checked from the header before decoding (a 40-megapixel RGBA image
+    # decodes to 160 MB). Pillow's own guard starts near 89 and refuses only past 178.
+    IMAGE_MAX_MEGAPIXELS = env_int("NGUON_IMAGE_MAX_MEGAPIXELS", 40, minimum=1, maximum=89)
     S3_BUCKET = env_str("NGUON_S3_BUCKET", "")
     TTS_ENGINE = env_str("NGUON_TTS_ENGINE", "espeak")
     TTS_VOICE = env_str("NGUON_TTS_VOICE", "")

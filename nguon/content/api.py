@@ -1,11 +1,12 @@
+from django.conf import settings
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Status
+from ninja import File, Form, Query, Router, Status, UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from nguon.accounts.access import get_unit_for_user, units_for_user
 from nguon.accounts.roles import Capability
-from nguon.content import actions
-from nguon.content.access import bulletins_for_user, get_bulletin_for_user, presented_for
+from nguon.content import actions, media
+from nguon.content.access import bulletins_for_user, get_bulletin_for_user, library_for_user, presented_for
 from nguon.content.models import Category
 from nguon.content.schemas import (
     AdoptIn,
@@ -15,9 +16,10 @@ from nguon.content.schemas import (
     BulletinIn,
     BulletinOut,
     CommentIn,
+    MediaOut,
 )
-from nguon.core.errors import Forbidden, Invalid
-from nguon.core.schemas import ERRORS, Schema
+from nguon.core.errors import Forbidden, Invalid, TooLarge
+from nguon.core.schemas import ERRORS, ErrorOut, Schema
 
 router = Router(tags=["content"])
 
@@ -74,6 +76,37 @@ def create_bulletin(request, payload: BulletinIn):
     return Status(
         201, actions.do_create_bulletin(owner_unit=unit, data=_data(request, payload), acting_user=request.auth)
     )
+
+
+@router.get("/media", response=list[MediaOut])
+@paginate(LimitOffsetPagination)
+def list_media(request, kind: str = ""):
+    """The media library files the caller may choose (rendered speech is never one of them)."""
+    files = library_for_user(request.auth)
+    return files.filter(kind=kind) if kind else files
+
+
+@router.post("/media", response={201: MediaOut, 413: ErrorOut, **ERRORS})
+def upload_media(
+    request,
+    file: File[UploadedFile],
+    unit: Form[str],
+    title: Form[str] = "",
+    author: Form[str] = "",
+    rights: Form[str] = "",
+):
+    """Add a file to the library (multipart). It is judged by its content: images by their header before decoding
+    (at most NGUON_IMAGE_MAX_MEGAPIXELS), audio and video by ffprobe."""
+    if getattr(request, "upload_too_large", False):
+        raise TooLarge(_("The file is too large: at most %(mb)s MB.") % {"mb": settings.MAX_UPLOAD_MB})
+    owner = get_unit_for_user(request.auth, unit, Capability.EDIT_CONTENT)
+    fields = {"title": (title, 300), "author": (author, 200), "rights": (rights, 300)}
+    long = {name: [_("At most %(n)d characters.") % {"n": limit}] for name, (value, limit) in fields.items()
+            if len(value) > limit}  # fmt: skip
+    if long:
+        raise Invalid(fields=long)
+    asset = media.ingest(file, unit=owner, acting_user=request.auth, title=title, author=author, rights=rights)
+    return Status(201, asset)
 
 
 @router.get("/{bulletin_id}", response={200: BulletinDetailOut, **ERRORS})

@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from nguon.accounts.access import require
@@ -37,16 +40,46 @@ def storage_name(sha256: str, extension: str) -> str:
     return f"media/{sha256[:2]}/{sha256}.{extension}"
 
 
+def _too_many_pixels(width: int | None = None, height: int | None = None) -> Invalid:
+    limit = settings.IMAGE_MAX_MEGAPIXELS
+    if width and height:
+        message = _(
+            "The image is too large: %(width)s × %(height)s pixels (%(mp)s megapixels). At most %(limit)s megapixels "
+            "are accepted: scale it down and upload it again."
+        ) % {
+            "width": formats.number_format(width, force_grouping=True),
+            "height": formats.number_format(height, force_grouping=True),
+            "mp": formats.number_format(round(width * height / 1e6), force_grouping=True),
+            "limit": limit,
+        }
+    else:
+        message = _(
+            "The image is too large: at most %(limit)s megapixels are accepted. Scale it down and upload it again."
+        ) % {"limit": limit}
+    return Invalid(message, code="image_too_large", fields={"file": [message]})
+
+
 def _sniff_image(path: Path) -> Sniffed | None:
+    """Identify an image from its header, refuse it by its pixel count before a single pixel is decoded (a small
+    compressed file can decode to gigabytes), then decode it once to find truncation."""
     from PIL import Image, UnidentifiedImageError
 
+    limit = settings.IMAGE_MAX_MEGAPIXELS * 1_000_000
     try:
-        with Image.open(path) as image:
-            image.verify()  # checks the structure without decoding every pixel
+        with warnings.catch_warnings():
+            # Pillow warns past ~89 megapixels and raises past twice that, on opening; ours is lower and checked
+            # below, with the image's size in the message.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:  # reads the header only
+                fmt = (image.format or "").lower()
+                width, height = image.size
+                if width * height > limit:
+                    raise _too_many_pixels(width, height)
+                image.verify()  # checks the structure without decoding every pixel
         with Image.open(path) as image:
             image.load()  # a truncated image fails here
-            fmt = (image.format or "").lower()
-            width, height = image.size
+    except Image.DecompressionBombError:
+        raise _too_many_pixels() from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return None
     extension = {"jpeg": "jpg", "png": "png", "gif": "gif", "webp": "webp"}.get(fmt)

@@ -112,3 +112,23 @@ class CommentIn(Schema):
 
 class AdoptIn(Schema):
     unit: str
+
+
+class MediaOut(Schema):
+    sha256: str
+    kind: str
+    mime_type: str
+    size: int
+    title: str
+    original_name: str
+    unit_code: str | None = Field(None, alias="unit.code")
+    width: int | None
+    height: int | None
+    duration: float | None
+    url: str
+
+    @staticmethod
+    def resolve_url(obj) -> str:
+        from django.urls import reverse
+
+        return reverse("content:media_file", args=[obj.sha256])
