@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "nguon.content",
     "nguon.broadcast",
     "nguon.alerts",
+    "nguon.help",
     "nguon.notifications",
 ]
 
@@ -224,6 +225,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "nguon.accounts.validators.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = PASSWORD_RESET_MINUTES * 60
+
+# The Vietnamese user guides shown at /help/ (Markdown, one file per role).
+HELP_DIR = PROJECT_DIR / "docs" / "vi"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"

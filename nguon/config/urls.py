@@ -17,6 +17,7 @@ urlpatterns = [
     path("alerts/", include("nguon.alerts.urls")),
     path("canh-bao/", include("nguon.alerts.public_urls")),
     path("notifications/", include("nguon.notifications.urls")),
+    path("help/", include("nguon.help.urls")),
     path("api/", api.urls),
     path("device/v1/", device_api.urls()),
     path("i18n/", include("django.conf.urls.i18n")),
