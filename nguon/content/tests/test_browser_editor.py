@@ -26,9 +26,7 @@ def test_the_editor_sees_the_spoken_text_and_warnings_while_typing(live_server, 
     page.locator("#id_owner_unit").select_option(str(cast.commune.pk))
     page.locator("#id_title").fill("Họp tổ dân phố")
     page.locator("#id_body").fill("Mời bà con dự họp lúc 8g 30 sáng thứ 7 tại UBND phường.")
-    preview.get_by_text("tám giờ ba mươi sáng thứ bảy tại ủy ban nhân dân phường", exact=False).wait_for(
-        timeout=10_000
-    )
+    preview.get_by_text("tám giờ ba mươi sáng thứ bảy tại ủy ban nhân dân phường", exact=False).wait_for(timeout=10_000)
     assert preview.locator("[data-code]").count() == 0
 
     page.locator("#id_body").fill(LONG_BODY)
