@@ -23,7 +23,12 @@
 
   function unlock() {
     var ctx = audioContext();
-    if (ctx && ctx.state === "suspended") { ctx.resume().then(hideButton, function () {}); }
+    if (ctx && ctx.state === "suspended") { ctx.resume().then(resumed, function () {}); }
+  }
+
+  function resumed() {
+    hideButton();
+    document.documentElement.setAttribute("data-chime-state", context.state);
   }
 
   function lastChimed() {
@@ -84,7 +89,7 @@
   document.addEventListener("keydown", unlock, true);
   document.addEventListener("click", function (event) {
     var target = event.target.closest ? event.target.closest("[data-notif-enable-sound]") : null;
-    if (target) { unlock(); tones(audioContext()); target.hidden = true; }
+    if (target && audioContext()) { unlock(); tones(context); target.hidden = true; }
   });
   document.addEventListener("htmx:afterSettle", check);
   if (document.readyState === "loading") {
