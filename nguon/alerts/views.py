@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Max
+from django.db.models import Max, Min
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -33,6 +33,7 @@ from nguon.alerts.models import (
     MsgType,
     ResponseType,
 )
+from nguon.broadcast.access import devices_for_user
 from nguon.core.errors import DomainError, Forbidden, Invalid, NotFound
 
 CAP_CONTENT_TYPE = "application/cap+xml"
@@ -128,8 +129,28 @@ def alert_create(request):
     else:
         form = AlertForm(initial=AlertForm.initial_from(replaces) if replaces else None, user=request.user)
         status = 200
-    context = {"form": form, "replaces": replaces, "can_approve": can_approve}
+    context = {"form": form, "replaces": replaces, "can_approve": can_approve, "map": map_context(request.user)}
     return render(request, "alerts/alert_form.html", context, status=status)
+
+
+MAP_DEVICES = 5000  # device dots on the compose map; beyond this the map shows the first ones
+
+
+def map_context(user) -> dict | None:
+    """What the area map needs: tiles from settings, the user's devices as dots, and where to start. None: no map
+    (no tile URL), the polygon and circle text fields alone."""
+    if not settings.MAP_TILE_URL:
+        return None
+    placed = devices_for_user(user).active().filter(latitude__isnull=False, longitude__isnull=False)
+    box = placed.aggregate(s=Min("latitude"), w=Min("longitude"), n=Max("latitude"), e=Max("longitude"))
+    bounds = ",".join(str(box[k]) for k in "swne") if box["s"] is not None else ""
+    devices = [[lat, lon] for lat, lon in placed.order_by("pk").values_list("latitude", "longitude")[:MAP_DEVICES]]
+    return {
+        "tile_url": settings.MAP_TILE_URL,
+        "attribution": settings.MAP_TILE_ATTRIBUTION,
+        "bounds": bounds,
+        "devices": devices,
+    }
 
 
 # --- Detail and decisions -------------------------------------------------------------------------------------

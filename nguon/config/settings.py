@@ -48,6 +48,12 @@ try:
     SPEECH_AUTO_RENDER = env_bool("NGUON_SPEECH_AUTO_RENDER", True)
     SIGNING_KEY_FILE = env_str("NGUON_SIGNING_KEY_FILE", "")
     PUBLIC_URL = env_str("NGUON_PUBLIC_URL", "http://127.0.0.1:8000")
+    # Map tiles behind the alert area map ({z}/{x}/{y}; point it at the province's own tile server in production).
+    # Empty: no map, the polygon and circle text fields alone. A Content-Security-Policy must allow its origin.
+    MAP_TILE_URL = env_str("NGUON_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    MAP_TILE_ATTRIBUTION = env_str(
+        "NGUON_MAP_TILE_ATTRIBUTION", '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+    )
     S3_ENDPOINT_URL = env_str("NGUON_S3_ENDPOINT_URL", "")
     _SECRET_KEY_ENV = env_str("NGUON_SECRET_KEY", "")
     # Live broadcasts: the Icecast server devices listen to (scripts/icecast.sh runs one on port 8001; the

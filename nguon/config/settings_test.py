@@ -19,3 +19,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 HUEY = {**HUEY, "immediate": True}
 # Rendering speech needs espeak-ng and ffmpeg and takes about a second: only the speech tests ask for it.
 SPEECH_AUTO_RENDER = False
+# Tests never fetch map tiles (a browser test that wants the map routes its own fake tile URL).
+MAP_TILE_URL = ""

@@ -482,3 +482,18 @@ def test_importing_the_same_alert_twice_is_refused(cast, client_for):
     response = client.post("/alerts/import/", {"unit": cast.province.pk, "file": upload(cap_document())})
     assert response.status_code == 400
     assert Alert.objects.count() == 1
+
+
+def test_the_area_map_is_there_only_with_a_tile_url(cast, client_for, settings):
+    client = client_for(cast.province_editor)
+    html = client.get("/alerts/new/").content.decode()
+    assert "data-alert-map" not in html and "leaflet" not in html  # the test settings have no tiles
+    assert 'src="/static/nguon/alert-form.js"' in html and "<script>" not in html  # no inline script
+    device_at(cast, "BH-001", lat=10.95, lon=106.82)
+    device_at(cast, "TB-001", unit=cast.other_commune, lat=10.97, lon=106.86)
+    settings.MAP_TILE_URL = "https://tiles.example.vn/{z}/{x}/{y}.png"
+    html = client.get("/alerts/new/").content.decode()
+    assert 'data-tile-url="https://tiles.example.vn/{z}/{x}/{y}.png"' in html
+    assert 'data-bounds="10.95,106.82,10.97,106.86"' in html
+    assert '<script id="alert-map-devices" type="application/json">[[10.95, 106.82], [10.97, 106.86]]</script>' in html
+    assert 'src="/static/vendor/leaflet/leaflet.js"' in html and "<script>" not in html
