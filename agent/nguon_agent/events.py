@@ -26,6 +26,8 @@ from nguon_agent.common import (
 )
 from nguon_agent.sse import SSEParser
 
+AUDIENCE = ("devices", "units", "groups")  # the keys of an event's `audience` (§4.2)
+
 
 class EventsMixin:
     """Part of `Agent` (nguon_agent.agent): the state it uses is set up in `Agent.__init__`."""
@@ -105,6 +107,10 @@ class EventsMixin:
         expires = parse_time(payload.get("expires")) if payload.get("expires") else None
         if expires is not None and expires.timestamp() < self.server_now():
             return self._ignore("expired")
+        if "audience" in payload and not self._addressed(payload["audience"]):
+            # Signed by our server, but for other devices: a replay (§4.2). Refuse it, and say so.
+            self.log_record("warning", "event_wrong_audience")
+            return self._ignore("wrong_audience")
         event_id = payload.get("id", sse_id)
         if event_id is not None:
             if self._recent_ids is None:
@@ -121,6 +127,26 @@ class EventsMixin:
         if handler is None:
             return self._ignore("unknown_type")
         handler(payload)
+
+    def _memberships(self) -> tuple[set[str], set[int]]:
+        """The units (own and above) and groups this device belongs to: from the manifest, else the enrolment."""
+        for source in ((self.document or {}).get("device"), self.credentials.device if self.credentials else None):
+            if isinstance(source, dict) and isinstance(source.get("units"), list):
+                groups = source.get("groups") if isinstance(source.get("groups"), list) else []
+                return {str(u) for u in source["units"]}, {g for g in groups if isinstance(g, int)}
+        return set(), set()
+
+    def _addressed(self, audience: Any) -> bool:
+        """Whether an event's `audience` names this device: its code, one of its units, or one of its groups."""
+        if not isinstance(audience, dict):
+            return False
+        devices, units, groups = (audience.get(k) if isinstance(audience.get(k), list) else [] for k in AUDIENCE)
+        if self.device_code and self.device_code in devices:
+            return True
+        my_units, my_groups = self._memberships()
+        return bool(my_units.intersection(u for u in units if isinstance(u, str))) or bool(
+            my_groups.intersection(g for g in groups if isinstance(g, int))
+        )
 
     def _on_manifest(self, payload: dict[str, Any]) -> None:
         version = payload.get("version")

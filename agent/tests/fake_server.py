@@ -32,6 +32,9 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+# Every fake device lies in unit 26068 under province 75 and belongs to group 3 (protocol §4.2).
+MEMBERSHIPS = {"units": ["75", "26068"], "groups": [3]}
+
 
 def canonical(document: Any) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -95,6 +98,7 @@ class FakeServer:
         self.media_override: dict[str, bytes] = {}  # serve these bytes instead (a wrong hash)
         self.media_requests: list[tuple[str, str | None]] = []  # (sha, Range header)
         self.tamper: str | None = None  # "byte" | "key": serve the manifest altered or signed with another key
+        self.manifest_down = False  # True: the manifest answers 503 (the device knows only its enrolment answer)
         self.manifest_requests: Counter[str] = Counter()
         self.manifest_200: Counter[str] = Counter()
         self.reports: dict[str, dict[int, dict[str, Any]]] = {}
@@ -173,7 +177,7 @@ class FakeServer:
         document = {
             "protocol": 1,
             "version": device.version,
-            "device": {"code": device.code, "name": device.name, "kind": device.kind, "unit": "26068"},
+            "device": {"code": device.code, "name": device.name, "kind": device.kind, "unit": "26068", **MEMBERSHIPS},
             "settings": device.settings,
             "timezone": "Asia/Ho_Chi_Minh",
             "valid_from": iso_s(start),
@@ -331,7 +335,13 @@ class FakeServer:
         self.by_token[device.token] = device
         return web.json_response(
             {
-                "device": {"code": device.code, "name": device.name, "kind": device.kind},
+                "device": {
+                    "code": device.code,
+                    "name": device.name,
+                    "kind": device.kind,
+                    "unit": "26068",
+                    **MEMBERSHIPS,
+                },
                 "token": device.token,
                 "public_key": self.public_key,
                 "protocol": 1,
@@ -344,6 +354,8 @@ class FakeServer:
         if device is None:
             return error(401, "unauthenticated")
         self.manifest_requests[device.code] += 1
+        if self.manifest_down:
+            return error(503, "unavailable")
         body, signature, etag = device.body, device.signature, device.etag
         if self.tamper == "byte":
             position = body.index(b'"name":"') + 8

@@ -38,7 +38,8 @@ async def eventually(
             task.result()  # raises what the agent died of
             raise AssertionError(f"the agent stopped while waiting for {what}")
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            stats = (agent.stats.ignored, agent.stats.events) if agent is not None else None
+            raise AssertionError(f"timed out waiting for {what} {stats}")
         await asyncio.sleep(0.01)
 
 

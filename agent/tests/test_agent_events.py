@@ -129,6 +129,59 @@ def test_events_that_do_not_verify_or_are_not_for_us_are_ignored(tmp_path):
     run(scenario())
 
 
+def test_events_bound_to_another_audience_are_refused_and_logged(tmp_path):
+    async def scenario():
+        server = FakeServer()
+        server.add_device("BH-001", enrol_code=CODE)
+        server.publish("BH-001", [relay_slot(server)])
+        await server.start()
+        try:
+            async with running_agent(server.url, tmp_path, code=CODE) as agent:
+                await eventually(lambda: server.connected("BH-001") and agent.version, agent=agent)
+                # Signed by our server, sent to everyone ("*"), but meant for other devices: a replay.
+                server.push("*", "volume", volume=11, audience={"devices": ["BH-002", "BH-003"]})
+                server.push("*", "volume", volume=12, audience={"units": ["26069"], "groups": [4]})
+                server.push("*", "volume", volume=13, audience={"units": "75"})  # not a list: names nobody
+                server.push("*", "volume", volume=14, audience=None)
+                # Addressed to it: by its code, by its province (an ancestor unit), by its group.
+                server.push("*", "volume", volume=21, audience={"devices": ["BH-002", "BH-001"]})
+                await eventually(lambda: agent.playout.volume == 21, agent=agent)
+                server.push("*", "volume", volume=22, audience={"units": ["75"]})
+                await eventually(lambda: agent.playout.volume == 22, agent=agent)
+                server.push("*", "volume", volume=23, audience={"units": ["1"], "groups": [3]})
+                await eventually(lambda: agent.playout.volume == 23, agent=agent)
+                # An event from a server that names no audience (before protocol revision 1.1) is taken as before.
+                server.push("*", "volume", volume=24)
+                await eventually(lambda: agent.playout.volume == 24, agent=agent)
+                assert agent.stats.ignored == {"wrong_audience": 4}
+                assert agent.stats.events == {"volume": 4}
+                await eventually(lambda: logs(server, "BH-001").count("event_wrong_audience") == 4, agent=agent)
+        finally:
+            await server.stop()
+
+    run(scenario())
+
+
+def test_a_fresh_device_checks_the_audience_with_what_its_enrolment_said(tmp_path):
+    async def scenario():
+        server = FakeServer()
+        server.add_device("BH-001", enrol_code=CODE)
+        server.publish("BH-001")
+        server.manifest_down = True  # events come, the manifest does not
+        await server.start()
+        try:
+            async with running_agent(server.url, tmp_path, code=CODE) as agent:
+                await eventually(lambda: server.connected("BH-001"), agent=agent)
+                assert agent.version == 0
+                server.push("*", "volume", volume=31, audience={"units": ["26068"]})
+                await eventually(lambda: agent.playout.volume == 31, agent=agent)
+                assert agent.version == 0
+        finally:
+            await server.stop()
+
+    run(scenario())
+
+
 def test_manifest_event_fetches_and_reboot_reports_then_restarts(tmp_path):
     async def scenario():
         server = FakeServer()

@@ -22,6 +22,7 @@ from pydantic import BeforeValidator
 
 from nguon.broadcast import device_media, events, reports
 from nguon.broadcast.actions import do_enrol
+from nguon.broadcast.audience import device_memberships
 from nguon.broadcast.device_auth import DeviceBearer
 from nguon.broadcast.keys import signer
 from nguon.broadcast.manifest import PROTOCOL, compile_for
@@ -96,6 +97,9 @@ class DeviceOut(Schema):
     code: str
     name: str
     kind: str
+    unit: str
+    units: list[str] = Field(..., description="The device's unit and the units above it, root first (§4.2)")
+    groups: list[int] = Field(..., description="The ids of the device groups it belongs to (§4.2)")
 
 
 class EnrolOut(Schema):
@@ -205,7 +209,13 @@ def enrol(request, payload: EnrolIn):
     device, token = do_enrol(payload.code, hardware=hardware)
     return _json(
         {
-            "device": {"code": device.code, "name": device.name, "kind": device.kind},
+            "device": {
+                "code": device.code,
+                "name": device.name,
+                "kind": device.kind,
+                "unit": device.unit.code,
+                **device_memberships(device),
+            },
             "token": token,
             "public_key": signer().public_key_b64,
             "protocol": PROTOCOL,

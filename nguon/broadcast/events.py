@@ -16,7 +16,7 @@ from nguon.broadcast.protocol import collect_hashes, iso_ms
 from nguon.lib.signing import canonical, unb64
 
 # Consumed by the gateway itself (drop the device's cached tokens, close its streams), never sent to devices.
-INTERNAL_TYPES = frozenset({"revoke"})
+INTERNAL_TYPES = PushEvent.UNSIGNED_TYPES
 # Events without an expiry (manifest changes) stop mattering once a reconnecting device refetches its manifest.
 DEFAULT_TTL = timedelta(minutes=10)
 # Kept by the gateway until they expire, and replayed to a device that reconnects (with or without Last-Event-ID)
@@ -24,7 +24,7 @@ DEFAULT_TTL = timedelta(minutes=10)
 STICKY_TYPES = frozenset({"alert", "alert_cancel"})
 KEEPALIVE = b": keep-alive\n\n"
 CONNECTED = b": connected\n\n"
-FIELDS = ("id", "type", "device_ids", "body", "created_at", "expires_at")
+FIELDS = ("id", "type", "device_ids", "body", "created_at", "expires_at", "audience")
 
 
 def b64url(data: bytes) -> str:
@@ -46,6 +46,7 @@ class DeviceEvent:
     body: dict
     at: datetime
     expires: datetime
+    audience: dict = field(default_factory=dict)
     _shared_frame: bytes | None = field(default=None, repr=False)
 
     @classmethod
@@ -58,6 +59,7 @@ class DeviceEvent:
             body=row["body"] if isinstance(row["body"], dict) else {},
             at=row["created_at"],
             expires=row["expires_at"] or row["created_at"] + DEFAULT_TTL,
+            audience=row.get("audience") or {},
         )
 
     @property
@@ -90,7 +92,8 @@ class DeviceEvent:
 
         An event addressed to exactly one device names it in `device`; any other is signed once with `device: "*"`
         and the same bytes go to every recipient, because one Ed25519 signature costs ~0.1 ms here and a broadcast
-        to 10,000 devices must leave within a second.
+        to 10,000 devices must leave within a second. Either way `audience` (the units, groups and codes of the
+        devices it was sent to) binds it to its recipients, so it cannot be replayed to another device.
         """
         if self.device_ids is not None and len(self.device_ids) == 1:
             return self._encode(device_code)
@@ -107,6 +110,8 @@ class DeviceEvent:
             "expires": iso_ms(self.expires),
             "device": device,
         }
+        if self.audience:
+            payload["audience"] = self.audience
         return f"id: {self.id}\nevent: {self.type}\ndata: {sign_payload(payload)}\n\n".encode()
 
 

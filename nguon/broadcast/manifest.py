@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from nguon.broadcast.audience import device_memberships
 from nguon.broadcast.keys import signer
 from nguon.broadcast.models import CompiledManifest, Device, DeviceKind, ItemKind, PushEvent, Slot
 from nguon.broadcast.schedule import MANIFEST_DAYS, local_zone, occurrences, slots_for_device
@@ -94,7 +95,13 @@ def build(device: Device, now: datetime | None = None, memo: dict | None = None)
     entries.sort(key=lambda e: (e["start"], e["slot"]))
     return {
         "protocol": PROTOCOL,
-        "device": {"code": device.code, "name": device.name, "kind": device.kind, "unit": device.unit.code},
+        "device": {
+            "code": device.code,
+            "name": device.name,
+            "kind": device.kind,
+            "unit": device.unit.code,
+            **device_memberships(device),
+        },  # fmt: skip
         "settings": {
             "volume": device.volume,
             "grace_seconds": device.grace_seconds,

@@ -352,9 +352,21 @@ class PushEvent(models.Model):
     device_ids = models.JSONField(default=list, help_text="empty list: every device")
     body = models.JSONField(default=dict)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # The devices named in the signed payload (protocol §4.2), worked out from device_ids when the row is written.
+    audience = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["id"]
+
+    # Consumed by the gateway itself, never sent to devices (nguon.broadcast.events.INTERNAL_TYPES).
+    UNSIGNED_TYPES = frozenset({"revoke"})
+
+    def save(self, *args, **kwargs):
+        if self._state.adding and not self.audience and self.type not in self.UNSIGNED_TYPES:
+            from nguon.broadcast.audience import audience_for
+
+            self.audience = audience_for(self.device_ids)
+        super().save(*args, **kwargs)
 
 
 class ProgrammeTemplate(models.Model):

@@ -79,7 +79,14 @@ def test_enrolment_code_works_once_and_every_bad_code_gets_the_same_answer(cast,
 
     assert response.status_code == 200
     body = response.json()
-    assert body["device"] == {"code": "BH-001", "name": "Cụm loa BH-001", "kind": "speaker"}
+    assert body["device"] == {
+        "code": "BH-001",
+        "name": "Cụm loa BH-001",
+        "kind": "speaker",
+        "unit": "26068",
+        "units": ["75", "26068"],  # what it checks event audiences with (§4.2)
+        "groups": [],
+    }
     assert body["token"].startswith("nd1_")
     assert body["public_key"] == signer().public_key_b64
     assert body["protocol"] == 1

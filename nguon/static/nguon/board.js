@@ -231,6 +231,7 @@
     const text = store.get(K.manifest);
     if (!text) return;
     try { state.manifest = JSON.parse(text); } catch (e) { state.manifest = null; }
+    if (state.manifest && state.manifest.device) state.device = Object.assign({}, state.device, state.manifest.device);
   }
 
   let fetching = null;
@@ -751,6 +752,17 @@
     }
   }
 
+  function addressed(audience) {
+    // An event's audience names this board by its code, one of its units (own and above) or one of its groups;
+    // the board knows them from its manifest, or from its enrolment answer until the first manifest arrives.
+    if (!audience || typeof audience !== "object") return false;
+    const list = (value) => (Array.isArray(value) ? value : []);
+    const device = state.device || {};
+    if (device.code && list(audience.devices).includes(device.code)) return true;
+    if (list(audience.units).some((u) => list(device.units).includes(u))) return true;
+    return list(audience.groups).some((g) => list(device.groups).includes(g));
+  }
+
   async function handleEvent(data) {
     const dot = data.indexOf(".");
     if (dot < 0) return;
@@ -771,6 +783,11 @@
     const code = state.device && state.device.code;
     if (event.device !== "*" && event.device !== code) return;
     if (!event.expires || Date.parse(event.expires) <= now()) return;
+    if ("audience" in event && !addressed(event.audience)) {
+      // Signed by our server but meant for other devices: a replay (§4.2). Refuse it, and say so.
+      queueRecord({ type: "log", at: iso(now()), level: "warning", message: "event_wrong_audience" });
+      return;
+    }
     if (typeof event.id !== "number") return;
     // Alerts are told apart by their alert id (receiveAlert drops one already handled, a cancel is harmless twice),
     // so that an alert the server holds back for a board that missed it is taken even when a later event came first.

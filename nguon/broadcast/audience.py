@@ -1,0 +1,104 @@
+"""The audience a push event is signed for (protocol §4.2), so that a captured event cannot be replayed elsewhere.
+
+An event goes to a set of devices (`PushEvent.device_ids`). Its signed payload names that set in terms a device can
+check by itself: the administrative units whose every device in service is in the set (a device knows its unit and
+the units above it), then device groups wholly in the set (a device knows its groups), then the codes of the devices
+left over. So a province-wide broadcast names one unit code, not 10,000 device codes, and a device outside the set
+is named by none of the three.
+
+Membership is read when the event is written: a device added to a unit or group afterwards would also accept it,
+until it expires (10 minutes for commands, an alert's own expiry for alerts).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from django.db.models import Q
+
+from nguon.broadcast.models import Device, DeviceGroup
+from nguon.units.models import Unit
+
+# Up to this many devices the audience is simply their codes (one query, and nothing a device must know).
+CODES_ONLY = 8
+
+
+def unit_codes(path: str) -> list[str]:
+    """The codes of a unit path ("75/26068/") from the root down: the units a device belongs to."""
+    return [code for code in path.split("/") if code]
+
+
+def device_memberships(device: Device) -> dict:
+    """What a device is told about itself so it can check an audience: its units (root first) and group ids."""
+    return {"units": unit_codes(device.unit.path), "groups": sorted(group.pk for group in device.groups.all())}
+
+
+def audience_for(device_ids) -> dict:
+    """The audience of an event sent to these devices (None or empty: every device)."""
+    if not device_ids:
+        return {"units": sorted(Unit.objects.filter(parent__isnull=True).values_list("code", flat=True))}
+    wanted = {int(i) for i in device_ids}
+    targets = list(Device.objects.filter(pk__in=wanted).values_list("pk", "code", "unit__path"))
+    if len(targets) <= CODES_ONLY:
+        return {"devices": sorted(code for _pk, code, _path in targets)}
+
+    # Units: count the devices in service under every unit the targets lie in, and how many of them are targets.
+    roots = {unit_codes(path)[0] for _pk, _code, path in targets}
+    under_roots = Q()
+    for root in roots:
+        under_roots |= Q(unit__path__startswith=f"{root}/")
+    population = Device.objects.filter(under_roots, is_active=True)
+    in_service = dict(population.values_list("pk", "unit__path"))
+    for pk, _code, path in targets:
+        in_service.setdefault(pk, path)  # a target out of service still counts as one of the set
+    total: Counter[str] = Counter()
+    hit: Counter[str] = Counter()
+    for pk, path in in_service.items():
+        prefixes = _prefixes(path)
+        total.update(prefixes)
+        if pk in wanted:
+            hit.update(prefixes)
+    full = {prefix for prefix in total if hit[prefix] == total[prefix]}
+    # The highest full units only (a full unit under a full unit adds nothing).
+    chosen = {p for p in full if not any(q in full for q in _prefixes(p)[:-1])}
+    left = {pk: code for pk, code, path in targets if not any(p in chosen for p in _prefixes(path))}
+
+    groups = _whole_groups(left, wanted)
+    audience: dict[str, list] = {}
+    if chosen:
+        audience["units"] = sorted(unit_codes(p)[-1] for p in chosen)
+    if groups:
+        audience["groups"] = sorted(groups)
+        covered = set().union(*groups.values())
+        left = {pk: code for pk, code in left.items() if pk not in covered}
+    if left:
+        audience["devices"] = sorted(left.values())
+    return audience
+
+
+def _prefixes(path: str) -> list[str]:
+    """ "75/26068/" → ["75/", "75/26068/"]."""
+    codes = unit_codes(path)
+    return ["/".join(codes[: n + 1]) + "/" for n in range(len(codes))]
+
+
+def _whole_groups(left: dict[int, str], wanted: set[int]) -> dict[int, set[int]]:
+    """Groups holding some of the devices `left`, every member in service of which is wanted; picked greedily."""
+    if not left:
+        return {}
+    through = DeviceGroup.devices.through
+    candidate_ids = set(through.objects.filter(device_id__in=list(left)).values_list("devicegroup_id", flat=True))
+    members: dict[int, set[int]] = defaultdict(set)
+    rows = through.objects.filter(devicegroup_id__in=candidate_ids, device__is_active=True)
+    for group_id, device_id in rows.values_list("devicegroup_id", "device_id"):
+        members[group_id].add(device_id)
+    whole = {g: m for g, m in members.items() if m <= wanted and m & left.keys()}
+    chosen: dict[int, set[int]] = {}
+    uncovered = set(left)
+    while uncovered:
+        best = max(whole, key=lambda g: (len(whole[g] & uncovered), -g), default=None)
+        if best is None or not whole[best] & uncovered:
+            break
+        chosen[best] = whole.pop(best)
+        uncovered -= chosen[best]
+    return chosen
