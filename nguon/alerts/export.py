@@ -69,6 +69,16 @@ def received_message(alert: Alert) -> cap.CapMessage | None:
     return None
 
 
+def other_infos(alert: Alert) -> list[cap.Info]:
+    """The infos of a received message that the alert's own fields do not show (languages beyond the main one and
+    English), for the alert's page."""
+    message = received_message(alert)
+    if message is None:
+        return []
+    shown = cap.main_infos(message)
+    return [info for info in message.infos if not any(info is s for s in shown)]
+
+
 def composed_message(alert: Alert) -> cap.CapMessage:
     units = sorted(alert.area_units.all(), key=lambda u: u.code)  # .all(): uses a prefetch (the feed has one)
     areas = _area(alert, units)

@@ -46,14 +46,6 @@ def parse_or_refuse(data: bytes) -> cap.ParseResult:
         )
 
 
-def _pick_infos(message: cap.CapMessage) -> tuple[cap.Info | None, cap.Info | None]:
-    """The Vietnamese <info> (or the first one), and an English one beside it."""
-    main, english = cap.pick_info(message, "vi"), cap.pick_info(message, "en")
-    if english is main or english is None or not cap.language_of(english).lower().startswith("en"):
-        english = None
-    return main, english
-
-
 def _referenced(message: cap.CapMessage, unit: Unit, warnings: list[str]) -> Alert | None:
     """The latest alert the message refers to, by (sender, identifier), within the unit's subtree."""
     wanted = {(r.sender, r.identifier) for r in message.references}
@@ -104,7 +96,7 @@ def _once(items: list) -> list:
 
 
 def alert_data(message: cap.CapMessage, unit: Unit, warnings: list[str]) -> dict:
-    main, english = _pick_infos(message)
+    main, english = cap.main_infos(message)
     if main is None:
         if message.msg_type != "Cancel":
             raise Invalid(_("The alert has no <info> block: nothing to say or show."), code="no_info")

@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from nguon.alerts import export
-from nguon.alerts.models import Alert
+from nguon.alerts.models import Alert, MsgType
 from nguon.units.models import Unit
 
 CACHE_SECONDS = 30  # short: a cancelled alert must leave the page quickly
@@ -81,6 +81,11 @@ def index(request):
         english = language.startswith("en")
         context = {
             "alerts": [_shown(a, _primary(language)) for a in _public_alerts()],
+            # Cancelled lately: someone who saw an alert learns why it is gone (the feed keeps them as long).
+            "cancelled": [
+                {"alert": c, "headline": _text(c, "headline", _primary(language))}
+                for c in Alert.objects.in_feed().filter(msg_type=MsgType.CANCEL).order_by("-issued_at", "-id")
+            ],
             "language": language,
             "other_language": "vi" if english else "en",
         }

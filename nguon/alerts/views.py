@@ -209,6 +209,9 @@ def detail_context(request, alert: Alert, **extra) -> dict:
         "response_types": _labels(ResponseType, alert.response_types),
         "replaced_by": alert.replaced_by.select_related("unit").order_by("-created_at"),
         "dispatched": alert.issued_at is not None and alert.msg_type != MsgType.CANCEL,
+        # A received alert's main text may be in another language than the page's: marked for screen readers.
+        "text_lang": "" if (alert.language or "vi").lower().startswith("vi") else alert.language,
+        "other_infos": export.other_infos(alert),
         "reject_form": extra.pop("reject_form", None) or DecisionForm(prefix="reject"),
         **extra,
     }

@@ -1,7 +1,7 @@
 """OASIS Common Alerting Protocol 1.2: parse, build, validate and syndicate alert messages. No Django models here."""
 
 from .build import format_time, reference_string, to_xml
-from .feed import FeedEntry, atom_feed, feed_problems, pick_info
+from .feed import FeedEntry, atom_feed, feed_problems, main_infos, pick_info
 from .model import (
     CATEGORIES,
     CERTAINTIES,
@@ -51,6 +51,7 @@ __all__ = [
     "feed_problems",
     "format_time",
     "language_of",
+    "main_infos",
     "parse",
     "pick_info",
     "reference_string",

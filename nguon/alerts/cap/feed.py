@@ -82,6 +82,14 @@ def pick_info(message: CapMessage, language: str = "") -> Info | None:
     return message.infos[0]
 
 
+def main_infos(message: CapMessage) -> tuple[Info | None, Info | None]:
+    """The info an alert is shown in (the Vietnamese one, else the first) and an English one beside it, if any."""
+    main, english = pick_info(message, "vi"), pick_info(message, "en")
+    if english is main or english is None or not language_of(english).lower().startswith("en"):
+        english = None
+    return main, english
+
+
 def _sub(parent: etree._Element, tag: str, text: str | None = None, **attributes: str) -> etree._Element:
     element = etree.SubElement(parent, tag, {k: strip_forbidden(v) for k, v in attributes.items()})
     if text is not None:

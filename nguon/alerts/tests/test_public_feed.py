@@ -14,7 +14,8 @@ from django.test import Client
 from django.utils.html import escape
 from lxml import etree
 
-from nguon.alerts import actions, cap, importer
+from nguon.alerts import actions, cap, export, importer
+from nguon.alerts.cap import serial
 from nguon.alerts.models import FEED_KEEP, Alert, AlertState
 from nguon.alerts.tests.helpers import make_alert
 
@@ -67,8 +68,12 @@ def test_a_cancel_is_published_as_its_own_entry_that_points_at_the_original(cast
     assert [(r.sender, r.identifier, r.sent) for r in message.references] == [
         (theirs.sender, theirs.identifier, cap.format_time(theirs.sent))
     ]
-    # The public page lists current alerts only.
-    assert escape(original.headline) not in Client().get("/canh-bao/").content.decode()
+    # The public page lists current alerts, and says what was cancelled lately.
+    with time_machine.travel(START + timedelta(hours=1), tick=False):
+        html = Client().get("/canh-bao/").content.decode()
+    assert f'id="alert-{original.pk}"' not in html
+    assert "Đã hủy trong 48 giờ qua" in html and "hủy lúc 03/12/2026 09:00" in html
+    assert f'href="/canh-bao/{cancel.pk}.xml"' in html
 
 
 def test_an_update_is_its_own_entry_and_the_updated_alert_stays_for_a_while(cast):
@@ -174,3 +179,23 @@ def test_a_cancel_of_an_alert_never_approved_is_not_published(cast):
     assert entries(feed()) == {}
     assert Client().get(cap_url(cancel)).status_code == 404
     assert Client().get(cap_url(pending)).status_code == 404
+
+
+def test_the_alerts_page_shows_every_language_of_a_received_message(cast, client_for):
+    data = (Path(__file__).parent / "cap_samples" / "vn_nchmf_typhoon_update_three_languages.xml").read_bytes()
+    message = cap.parse(data).message
+    with time_machine.travel(message.sent + timedelta(minutes=1), tick=False):
+        alert = importer.import_cap(data, unit=cast.province, acting_user=cast.approver)
+        html = client_for(cast.approver).get(f"/alerts/{alert.pk}/").content.decode()
+    assert '<div lang="zh-CN">' in html and escape(message.infos[2].headline) in html
+    assert "Cũng có trong bản tin, bằng <code>zh-CN</code>" in html
+
+
+def test_rows_imported_before_the_message_was_stored_are_written_from_their_document(cast):
+    data = (Path(__file__).parent / "cap_samples" / "dwd_thunderstorm_update_de_en.xml").read_bytes()
+    message = cap.parse(data).message
+    with time_machine.travel(message.sent + timedelta(minutes=1), tick=False):
+        alert = importer.import_cap(data, unit=cast.province, acting_user=cast.approver)
+    Alert.objects.filter(pk=alert.pk).update(received=None)
+    again = export.alert_to_cap(Alert.objects.get(pk=alert.pk))
+    assert serial.to_data(again) == serial.to_data(message)
