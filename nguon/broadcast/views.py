@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from nguon.accounts.access import can, grant_paths, units_for_user
 from nguon.accounts.forms import add_domain_error
 from nguon.accounts.roles import Capability
-from nguon.broadcast import actions, monitoring
+from nguon.broadcast import actions, monitoring, titles
 from nguon.broadcast.access import (
     GROUP_CAPABILITIES,
     can_edit_groups,
@@ -68,6 +68,7 @@ def fleet(request):
     scoped = monitoring.filter_fleet(devices_for_user(request.user), **filters)
     devices = monitoring.with_monitoring(monitoring.filter_fleet(scoped, status=status))
     page = Paginator(devices.order_by("unit__path", "name", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = titles.label_now_playing(page.object_list)
     context = {
         "form": form,
         "page": page,
@@ -162,6 +163,9 @@ def _detail_context(request, device, **extra) -> dict:
     manifest = CompiledManifest.objects.filter(device=device).first()
     slot_count, upcoming = _upcoming(manifest)
     tokens = DeviceToken.objects.filter(device=device, revoked_at__isnull=True)
+    heartbeats = list(device.heartbeats.order_by("-seq")[:RECENT])
+    plays = list(device.plays.order_by("-seq")[:RECENT])
+    titles.label_device(device, plays, heartbeats)
     return {
         "device": device,
         "now": now,
@@ -169,8 +173,8 @@ def _detail_context(request, device, **extra) -> dict:
         "skew_warning_ms": monitoring.SKEW_WARNING_MS,
         "status_changes": device.status_changes.all()[:RECENT],
         "faults": device.faults.all()[:RECENT],
-        "heartbeats": device.heartbeats.order_by("-seq")[:RECENT],
-        "plays": device.plays.order_by("-seq")[:RECENT],
+        "heartbeats": heartbeats,
+        "plays": plays,
         "groups": device.groups.select_related("unit"),
         "manifest": manifest,
         "manifest_slots": slot_count,
