@@ -38,6 +38,7 @@ class Reach:
     boards: int = 0
     by_unit: list[UnitReach] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    device_ids: set[int] = field(default_factory=set)
 
     @property
     def total(self) -> int:
@@ -75,6 +76,7 @@ def assess(alert: Alert) -> Reach:
         reach.warnings.append(_("System and Draft messages reach no device: nothing will be played or shown."))
         return reach
     targets = dict(delivery.target_devices(alert))
+    reach.device_ids = set(targets)
     subtree = Device.objects.active().filter(unit__path__startswith=unit.path)
     info = {
         pk: (code, name)

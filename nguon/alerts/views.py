@@ -34,6 +34,7 @@ from nguon.alerts.models import (
     ResponseType,
 )
 from nguon.broadcast.access import devices_for_user
+from nguon.broadcast.models import Device
 from nguon.core.errors import DomainError, Forbidden, Invalid, NotFound
 
 CAP_CONTENT_TYPE = "application/cap+xml"
@@ -172,6 +173,28 @@ def _may_cancel(user, alert: Alert) -> bool:
     return alert.is_current() and can(user, Capability.APPROVE_ALERTS, alert.unit)
 
 
+def area_map_context(alert: Alert, reached: set[int] | None) -> dict | None:
+    """The read-only map of an alert's page: its shapes, and the devices of the issuing unit (those it would reach
+    before approval, or was sent to after, marked). None without tiles or without shapes."""
+    if not settings.MAP_TILE_URL or not (alert.polygons or alert.circles):
+        return None
+    if reached is None:
+        reached = set(AlertDispatch.objects.filter(alert=alert).values_list("device_id", flat=True))
+    placed = (
+        Device.objects.active()
+        .filter(unit__path__startswith=alert.unit.path, latitude__isnull=False, longitude__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "latitude", "longitude")[:MAP_DEVICES]
+    )
+    return {
+        "tile_url": settings.MAP_TILE_URL,
+        "attribution": settings.MAP_TILE_ATTRIBUTION,
+        "polygons": polygons_text(alert.polygons),
+        "circles": circles_text(alert.circles),
+        "devices": [[lat, lon, int(pk in reached)] for pk, lat, lon in placed],
+    }
+
+
 def _labels(choices, values) -> list[str]:
     labels = dict(choices.choices)
     return [str(labels.get(v, v)) for v in values]
@@ -184,6 +207,7 @@ def detail_context(request, alert: Alert, **extra) -> dict:
     pending = alert.state == AlertState.PENDING
     current = alert.is_current(now)
     mine = any(a.user_id == user.pk for a in approvals)
+    assessed = reach.assess(alert) if pending else None
     withdrawn_by = None
     if alert.state == AlertState.WITHDRAWN:
         withdrawn_by = alert.replaced_by.order_by("created_at", "id").first()
@@ -197,7 +221,8 @@ def detail_context(request, alert: Alert, **extra) -> dict:
         "can_cancel": _may_cancel(user, alert),
         "can_update": _may_update(user, alert),
         "withdrawn_by": withdrawn_by,
-        "reach": reach.assess(alert) if pending else None,
+        "reach": assessed,
+        "area_map": area_map_context(alert, assessed.device_ids if assessed else None),
         "withdrawal_text": actions.withdrawal_text(withdrawn_by, alert.withdrawn_reason) if withdrawn_by else "",
         "is_current": current,
         "is_expired": alert.is_expired(now),

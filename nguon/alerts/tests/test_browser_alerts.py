@@ -128,6 +128,9 @@ def test_drawing_the_area_on_the_map_writes_the_cap_fields(live_server, cast, br
     assert len(alert.polygons) == 1 and len(alert.circles) == 2 and alert.risk_level == 3
     assert alert.polygons[0][0] == alert.polygons[0][-1]
     expect(page.locator("#reach")).to_be_visible()  # what it will reach, before approval
+    # The alert's page shows the same shapes on a read-only map, with the devices it would reach.
+    expect(page.locator("[data-alert-map][data-readonly]")).to_have_attribute("data-shapes", "3")
+    assert page.locator("[data-alert-map] button").count() == 0
 
     # Cancelling asks first; "No" changes nothing, "Yes" withdraws the pending alert.
     page.get_by_role("link", name="Hủy cảnh báo…").click()

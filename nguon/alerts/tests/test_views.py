@@ -497,3 +497,8 @@ def test_the_area_map_is_there_only_with_a_tile_url(cast, client_for, settings):
     assert 'data-bounds="10.95,106.82,10.97,106.86"' in html
     assert '<script id="alert-map-devices" type="application/json">[[10.95, 106.82], [10.97, 106.86]]</script>' in html
     assert 'src="/static/vendor/leaflet/leaflet.js"' in html and "<script>" not in html
+    # An alert's page shows its shapes read-only, with the devices it would reach marked (1) and the others (0).
+    alert = make_alert(cast, area_units=[], circles=[[10.95, 106.82, 1.0]])
+    html = client.get(f"/alerts/{alert.pk}/").content.decode()
+    assert "data-readonly" in html and 'data-circles="10.95,106.82 1"' in html
+    assert '<script id="alert-map-devices" type="application/json">[[10.95, 106.82, 1], [10.97, 106.86, 0]]' in html

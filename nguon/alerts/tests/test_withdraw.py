@@ -70,6 +70,10 @@ def test_cancel_through_the_api_withdraws_a_pending_alert(
     assert signal["alert"].pk == withdrawn.pk and signal["by"].pk == body["id"]
     assert "Báo nhầm địa bàn" in signal["reason"] and signal["actor"] == cast.province_editor
     assert AuditEvent.objects.filter(action="alerts.withdrawn", object_id=str(withdrawn.pk)).exists()
+    from nguon.notifications.models import Notification
+
+    told = Notification.objects.get(recipient=cast.approver, kind="alert_withdrawn")
+    assert "Báo nhầm địa bàn" in told.body and told.link == f"/alerts/{withdrawn.pk}/"
     # Approving it afterwards is refused with a clear message, and nothing is sent.
     response = approver.post(f"/api/v1/alerts/{withdrawn.pk}/approve")
     assert response.status_code == 409

@@ -4,7 +4,8 @@
  * closed rings; "lat,lon radius-km" circles), and whatever the fields hold is drawn, so typing and drawing stay in
  * step. Without JavaScript, or without a tile URL (the map block is then not rendered), the text fields are the
  * whole interface. No inline script: settings and labels come from data- attributes (a Content-Security-Policy
- * forbids inline code).
+ * forbids inline code). With data-readonly (an alert's page) it only shows the shapes of data-polygons and
+ * data-circles, and the devices (those the alert would reach in red).
  */
 (function () {
   "use strict";
@@ -12,10 +13,11 @@
   var box = document.querySelector("[data-alert-map]");
   if (!box || typeof window.L === "undefined") return;
   var L = window.L;
-  var polygonsField = document.getElementById(box.getAttribute("data-polygons-field"));
-  var circlesField = document.getElementById(box.getAttribute("data-circles-field"));
+  var readonly = box.hasAttribute("data-readonly");
+  var polygonsField = readonly ? null : document.getElementById(box.getAttribute("data-polygons-field"));
+  var circlesField = readonly ? null : document.getElementById(box.getAttribute("data-circles-field"));
   var canvas = box.querySelector("[data-map-canvas]");
-  if (!polygonsField || !circlesField || !canvas) return;
+  if (!canvas || (!readonly && (!polygonsField || !circlesField))) return;
 
   var status = box.querySelector("[data-map-status]");
   var finishButton = box.querySelector("[data-map-finish]");
@@ -36,8 +38,9 @@
   if (devicesData) {
     var dots = L.canvas();
     JSON.parse(devicesData.textContent).forEach(function (d) {
-      L.circleMarker([d[0], d[1]], { renderer: dots, radius: 3, color: "#57606a", weight: 1, fillOpacity: 0.7,
-        interactive: false }).addTo(map);
+      var colour = d[2] ? "#a40e26" : "#57606a";
+      L.circleMarker([d[0], d[1]], { renderer: dots, radius: d[2] ? 4 : 3, color: colour, weight: 1,
+        fillOpacity: 0.8, interactive: false }).addTo(map);
     });
   }
 
@@ -59,18 +62,19 @@
     return isFinite(lat) && isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180 ? [lat, lon] : null;
   }
 
-  function lines(field) {
-    return field.value.split("\n").map(function (l) { return l.trim(); }).filter(Boolean);
+  function lines(field, attribute) {
+    var text = field ? field.value : box.getAttribute(attribute) || "";
+    return text.split("\n").map(function (l) { return l.trim(); }).filter(Boolean);
   }
 
   // Draw what the text fields hold (lines that do not parse are left to the form's own checks).
   function redraw(fit) {
     shapes.clearLayers();
-    lines(polygonsField).forEach(function (line) {
+    lines(polygonsField, "data-polygons").forEach(function (line) {
       var ring = line.split(/\s+/).map(point);
       if (ring.length >= 3 && ring.every(Boolean)) L.polygon(ring, SHAPE).addTo(shapes);
     });
-    lines(circlesField).forEach(function (line) {
+    lines(circlesField, "data-circles").forEach(function (line) {
       var parts = line.split(/\s+/);
       if (parts.length !== 2) return;
       var c = point(parts[0]), radius = parseFloat(parts[1].replace(",", "."));
@@ -117,6 +121,17 @@
     setMode(null);
   }
 
+  var bounds = (box.getAttribute("data-bounds") || "").split(",").map(parseFloat);
+  if (bounds.length === 4 && bounds.every(isFinite)) {
+    map.fitBounds([[bounds[0], bounds[1]], [bounds[2], bounds[3]]], { maxZoom: 13, padding: [20, 20] });
+  } else {
+    map.setView([16.0, 106.0], 5);
+  }
+  if (readonly) {
+    redraw(true);
+    return;
+  }
+
   map.on("click", function (event) {
     var here = [event.latlng.lat, event.latlng.lng];
     if (mode === "polygon") {
@@ -151,13 +166,7 @@
     field.addEventListener("input", function () { redraw(false); });
   });
 
-  // Start on the shapes already in the fields, else on the user's devices, else on Vietnam.
-  var bounds = (box.getAttribute("data-bounds") || "").split(",").map(parseFloat);
-  if (bounds.length === 4 && bounds.every(isFinite)) {
-    map.fitBounds([[bounds[0], bounds[1]], [bounds[2], bounds[3]]], { maxZoom: 13, padding: [20, 20] });
-  } else {
-    map.setView([16.0, 106.0], 5);
-  }
+  // The map starts on the shapes already in the fields, else on the user's devices, else on Vietnam.
   setMode(null);
   redraw(true);
 })();
