@@ -193,6 +193,7 @@ def do_save_lexicon_entry(*, term: str, spoken: str, unit, acting_user) -> Lexic
             unit=unit,
             changes={"term": term, "spoken": spoken, "created": created},
         )
+        _after_lexicon_change(unit)
     return entry
 
 
@@ -208,3 +209,40 @@ def do_delete_lexicon_entry(entry: LexiconEntry, *, acting_user) -> None:
     with transaction.atomic():
         LexiconEntry.objects.filter(pk=entry.pk).update(is_active=False)
         record_event("speech.lexicon_disabled", actor=acting_user, obj=entry, unit=entry.unit)
+        _after_lexicon_change(entry.unit)
+
+
+def _after_lexicon_change(unit) -> None:
+    unit_id = unit.pk if unit is not None else None
+
+    def queue():
+        from nguon.speech.tasks import rerender_live_bulletins_task
+
+        rerender_live_bulletins_task(unit_id)
+
+    transaction.on_commit(queue)
+
+
+def rerender_live_bulletins(unit) -> int:
+    """Ask for the audio of every live bulletin in `unit`'s subtree (None: everywhere) as the dictionary now reads
+    it (only readings never rendered are queued); return how many bulletins were asked for.
+
+    Devices find a bulletin's audio by its spoken text; after a dictionary change that text is new, so without
+    this a live bulletin would lose its audio at the next manifest compile and nothing would ever render it
+    again. When each render is done, `render_finished` recompiles the manifests that play it.
+    """
+    from nguon.content.models import Bulletin
+
+    live = Bulletin.objects.live().select_related("published_revision", "owner_unit")
+    if unit is not None:
+        live = live.filter(owner_unit__path__startswith=unit.path)
+    asked = 0
+    for bulletin in live:
+        revision = bulletin.published_revision
+        revision.bulletin = bulletin  # spare a query per bulletin
+        try:
+            request_render(spoken_text_for(revision), unit=bulletin.owner_unit)
+        except (Invalid, SpeechError):
+            continue  # nothing to say, or no engine: the bulletin page shows why
+        asked += 1
+    return asked

@@ -10,3 +10,15 @@ def render_speech(render_id: int):
     with origin(Origin(channel="worker")):
         speech = run_render(render_id)
     return speech.status if speech else None
+
+
+@db_task()
+def rerender_live_bulletins_task(unit_id: int | None):
+    from nguon.speech.actions import rerender_live_bulletins
+    from nguon.units.models import Unit
+
+    unit = Unit.objects.filter(pk=unit_id).first() if unit_id is not None else None
+    if unit_id is not None and unit is None:
+        return 0
+    with origin(Origin(channel="worker")):
+        return rerender_live_bulletins(unit)

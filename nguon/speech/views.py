@@ -87,7 +87,9 @@ def lexicon(request):
             except DomainError as exc:
                 add_domain_error(form, exc)
             else:
-                messages.success(request, _("Saved. New renders use it."))
+                messages.success(
+                    request, _("Saved. New audio uses it, and the live bulletins it changes are rendered again.")
+                )
                 return redirect("speech:lexicon")
         status = 400
     return render(request, "speech/lexicon.html", {"entries": entries.order_by("term"), "form": form}, status=status)
