@@ -267,15 +267,16 @@ class _PinnedConnection(http.client.HTTPConnection):
         return
 
 
-def _open(target: Target, address: IPAddress, deadline: _Deadline) -> socket.socket:
+def _open(target: Target, address: IPAddress, deadline: _Deadline, context: ssl.SSLContext | None) -> socket.socket:
     family = socket.AF_INET if address.version == 4 else socket.AF_INET6
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.settimeout(deadline.left())
         sock.connect((str(address), target.port))
         if target.scheme == "https":
-            context = ssl.create_default_context()
+            context = context or ssl.create_default_context()
             sock.settimeout(deadline.left())
+            # The certificate is checked against the name in the URL, although the socket went to a checked address.
             sock = context.wrap_socket(sock, server_hostname=target.host)
     except ssl.SSLError:
         sock.close()
@@ -346,10 +347,12 @@ def fetch(
     read: int = 1024,
     headers: dict | None = None,
     resolver: Resolver = system_resolver,
+    tls: ssl.SSLContext | None = None,
 ) -> Answer:
     """Make one request, following redirects, under the rules above; `timeout` bounds the whole of it.
 
-    Raises Refused (nothing was sent) or Failed (sent and failed), each with a fixed `code`.
+    Raises Refused (nothing was sent) or Failed (sent and failed), each with a fixed `code`. `tls`: the context
+    that verifies HTTPS servers (default: the system's trusted authorities).
     """
     rules = list(allow)
     deadline = _Deadline(timeout)
@@ -360,7 +363,7 @@ def fetch(
         allowed = [a for a in addresses if permitted(target.host, a, target.port, rules)]
         if not allowed:
             raise Refused("address")
-        sock = _open(target, allowed[0], deadline)
+        sock = _open(target, allowed[0], deadline, tls)
         status, content_type, location, got = _exchange(target, sock, method, headers, read, deadline)
         if status in REDIRECTS and location:
             url = urljoin(url, location.strip()).split("#")[0]  # judged again from the top, like the first

@@ -266,3 +266,66 @@ def test_allow_list_entries(entry, host, network, port):
 def test_bad_allow_list_entries_are_refused(entry):
     with pytest.raises(ValueError):
         parse_rule(entry)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for the name stream.test (and nothing else), as PEM files."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "stream.test")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("stream.test")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return folder / "cert.pem", folder / "key.pem"
+
+
+@pytest.fixture
+def https_server(certificate):
+    import ssl
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.hosts = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], server.hosts
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_name(https_server, certificate):
+    import ssl
+
+    port, hosts = https_server
+    rules = parse_allow([f"127.0.0.1:{port}"])
+    # Not trusted by the system: refused as a TLS failure, with nothing of the peer kept.
+    with pytest.raises(Failed) as caught:
+        fetch(f"https://127.0.0.1:{port}/a.mp3", allow=rules)
+    assert caught.value.code == "tls"
+    trusting = ssl.create_default_context(cafile=str(certificate[0]))
+    answer = fetch(f"https://stream.test:{port}/a.mp3", allow=rules, tls=trusting, resolver=lambda h, p: ["127.0.0.1"])
+    assert answer.status == 200 and hosts == [f"stream.test:{port}"]
+    # The certificate must match the name asked for, not merely the address connected to.
+    with pytest.raises(Failed) as caught:
+        fetch(f"https://other.test:{port}/a.mp3", allow=rules, tls=trusting, resolver=lambda h, p: ["127.0.0.1"])
+    assert caught.value.code == "tls"
