@@ -263,3 +263,24 @@ def communes_fixture(cast):
     ward = UnitType.objects.get(slug="phuong")
     Unit.objects.create(code="26017", name="Phường Tam Hiệp", unit_type=ward, parent=cast.province)
     return Unit.objects.filter(code__in=["26068", "26041", "26017"])
+
+
+def test_update_composed_here_replaces_a_pending_alert_in_the_queue(cast, client_for):
+    from nguon.alerts.tests.test_views import form_data
+
+    original = make_alert(cast, user=cast.province_editor)
+    client = client_for(cast.province_editor)
+    html = client.get(f"/alerts/{original.pk}/").content.decode()
+    assert f'href="/alerts/new/?update={original.pk}"' in html  # its author may update it while it waits
+    assert client.get(f"/alerts/new/?update={original.pk}").status_code == 200
+    data = form_data(cast.province, headline="Cảnh báo lũ (sửa địa bàn)", area_units=[cast.other_commune.pk])
+    response = client.post(f"/alerts/new/?update={original.pk}", data)
+    assert response.status_code == 302, response.content[:2000]
+    update = Alert.objects.get(msg_type=MsgType.UPDATE)
+    original.refresh_from_db()
+    assert original.state == AlertState.WITHDRAWN and update.state == AlertState.PENDING
+    assert update.replaces_id == original.pk
+    # The approver reads why on the withdrawn alert, and issues the update that took its place.
+    html = client_for(cast.approver).get(f"/alerts/{original.pk}/").content.decode()
+    assert "Một bản cập nhật" in html and f'href="/alerts/{update.pk}/"' in html
+    assert actions.do_approve(update, acting_user=cast.approver).state == AlertState.ISSUED
