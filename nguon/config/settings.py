@@ -257,6 +257,8 @@ SESSION_COOKIE_AGE = 8 * 3600
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# A form refused by the CSRF check gets a page that says why in the reader's language (JSON under /api/).
+CSRF_FAILURE_VIEW = "nguon.core.error_views.csrf_failure"
 
 # Content-Security-Policy (django-csp): scripts and styles only from our own static files, no inline script
 # unless it carries the request's nonce ({{ CSP_NONCE }}). Style attributes stay allowed: a few templates place

@@ -23,3 +23,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+
+# Error pages in the reader's language, JSON under /api/ and /device/ (nguon/core/error_views.py).
+handler400 = "nguon.core.error_views.bad_request"
+handler403 = "nguon.core.error_views.permission_denied"
+handler404 = "nguon.core.error_views.page_not_found"
+handler500 = "nguon.core.error_views.server_error"
