@@ -110,16 +110,13 @@ def test_api_filters_cannot_widen_the_scope(cast, client_for, who):
 
 
 @pytest.mark.parametrize("who", list(VISIBLE))
-def test_dashboard_shows_only_units_in_reach(cast, client_for, who):
+def test_unit_list_shows_only_units_in_reach(cast, client_for, who):
+    # The home page no longer lists units (it shows what needs the person now); the unit list does.
     client = client_for(getattr(cast, who))
-    response = client.get("/")
+    assert client.get("/").status_code == 200
+    response = client.get("/units/")
     assert response.status_code == 200
-    shown = set()
-    for node in response.context["tree"]:
-        shown.add(node["unit"].code)
-        shown.update(child.code for child in node["children"])
-    assert shown == VISIBLE[who]
-    assert response.context["counts"]["units"] == len(VISIBLE[who])
+    assert {unit.code for unit in response.context["page"].object_list} == VISIBLE[who]
     html = response.content.decode()
     for code in ALL_CODES:
         assert (f'href="/units/{code}/"' in html) == (code in VISIBLE[who])
@@ -128,22 +125,18 @@ def test_dashboard_shows_only_units_in_reach(cast, client_for, who):
 def test_outsider_sees_nothing(cast, client_for):
     client = client_for(cast.outsider)
     response = client.get("/api/v1/units/")
-    assert response.status_code == 200
     assert response.json() == {"items": [], "count": 0}
     # Not even the commune the account is attached to.
     assert client.get(f"/units/{cast.outsider.unit.code}/").status_code == 404
-    dashboard = client.get("/")
-    assert dashboard.status_code == 200
-    assert dashboard.context["tree"] == []
-    assert dashboard.context["counts"] == {"units": 0, "organisations": 0, "users": 0}
+    assert client.get("/").status_code == 200
+    assert list(client.get("/units/").context["page"].object_list) == []
 
 
 def test_province_user_sees_the_tree(cast, client_for):
     client = client_for(cast.province_editor)
-    dashboard = client.get("/")
-    [top] = dashboard.context["tree"]
-    assert top["unit"].code == PROVINCE
-    assert {child.code for child in top["children"]} == {COMMUNE, OTHER}
+    units = client.get("/units/").context["page"].object_list
+    assert [u.code for u in units][0] == PROVINCE  # ordered by path: the province first, then its communes
+    assert {u.code for u in units} == {PROVINCE, COMMUNE, OTHER}
     detail = client.get(f"/units/{PROVINCE}/")
     assert {child.code for child in detail.context["children"]} == {COMMUNE, OTHER}
     assert detail.context["can_manage"] is False
