@@ -96,9 +96,10 @@ def _numbers(t: str) -> str:
         t = _DATE_DM.sub(_date_dm, t)
     t = _TIME.sub(_time, t)
     if "g" in t:
-        t = _HOUR_G.sub(_hour_g, t)
-        if _OPEN in t:  # the far end of "lúc 8g - 11g" knows it is a time once the near end is fenced
-            t = _HOUR_G.sub(_hour_g, t)
+        hours = _HOUR_G.sub(_hour_g, t)
+        if hours != t:  # the far end of "lúc 8g - 11g" knows it is a time once the near end is fenced
+            hours = _HOUR_G.sub(_hour_g, hours)
+        t = hours
     if _OPEN in t:
         t = _FENCED_RANGE.sub(" đến ", t)
         t = t.replace(_OPEN, " ").replace(_CLOSE, " ")
