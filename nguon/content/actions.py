@@ -114,6 +114,9 @@ def clean_bulletin_data(data: BulletinData, owner_unit: Unit) -> BulletinData:
             _("These units are outside %(unit)s: %(names)s.")
             % {"unit": owner_unit.name, "names": ", ".join(u.name for u in outside)}
         ]
+    if any(asset.is_generated for asset in data.attachments):
+        # Rendered speech (of a draft, perhaps) is no library file: attached elsewhere it would skip approval.
+        errors["attachments"] = [_("Rendered speech cannot be attached: it plays only through its own bulletin.")]
     if errors:
         raise Invalid(_("The bulletin has errors; nothing was saved."), fields=errors)
     return data

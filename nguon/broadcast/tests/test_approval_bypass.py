@@ -101,7 +101,7 @@ def test_the_action_refuses_generated_media_whoever_calls_it(cast, op, draft_spe
     assert not Slot.objects.exists()
 
 
-def test_a_slot_that_references_generated_media_never_reaches_a_device(cast, draft_speech, jingle):
+def test_a_slot_that_references_generated_media_never_reaches_a_device(cast, draft_speech, jingle, client_for):
     """Rows saved before the rule (or written around it) are left out when the manifest is compiled."""
     speaker = device(cast.commune, "BH-001")
     data = SlotData(name="Sáng", start_time=time(23), end_time=time(23, 30), start_date=timezone.localdate(),
@@ -113,6 +113,9 @@ def test_a_slot_that_references_generated_media_never_reaches_a_device(cast, dra
     hashes = [item.get("sha256") for entry in document["slots"] for item in entry["items"]]
     assert hashes and set(hashes) == {jingle.sha256}
     assert draft_speech.mp3.sha256 not in bytes(manifest.body).decode()
+    # The slot's page says so, instead of letting the operator believe it plays.
+    html = client_for(cast.province_admin).get(f"/schedules/slot/{slot.pk}/").content.decode()
+    assert "không được phát" in html or "not played" in html
 
 
 def test_a_programme_template_does_not_bring_generated_media_back(cast, op, draft_speech, jingle, client_for):
@@ -137,3 +140,9 @@ def test_downloaded_speech_cannot_come_back_as_a_library_file(cast, draft_speech
         assert response.status_code == 400
         assert "bản tin" in " ".join(response.context["form"].errors["file"])  # said in Vietnamese
     assert MediaAsset.objects.library().count() == 0
+
+
+def test_generated_speech_cannot_be_attached_to_another_bulletin(cast, draft_speech):
+    with pytest.raises(Invalid) as caught:
+        make_bulletin(cast.commune, cast.commune_editor, title="Mượn âm thanh", attachments=[draft_speech.mp3])
+    assert caught.value.fields["attachments"]
