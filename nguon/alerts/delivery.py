@@ -216,6 +216,7 @@ STATE_TIME = {
     DispatchState.SENT: "sent_at",
     DispatchState.ACKNOWLEDGED: "acknowledged_at",
     DispatchState.PLAYED: "played_at",
+    DispatchState.DISPLAYED: "played_at",
     DispatchState.FAILED: "failed_at",
 }
 

@@ -355,11 +355,13 @@ class DispatchState(models.TextChoices):
     SENT = "sent", _("Sent")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
     PLAYED = "played", _("Played")
+    # An e-board showed the overlay (boards have no audio to play): as delivered as `played` is for a loudspeaker.
+    DISPLAYED = "displayed", _("Displayed")
     FAILED = "failed", _("Failed")
 
 
 # The states in which the device has the alert: counted as delivered on the delivery page.
-DELIVERED_STATES = (DispatchState.ACKNOWLEDGED, DispatchState.PLAYED)
+DELIVERED_STATES = (DispatchState.ACKNOWLEDGED, DispatchState.PLAYED, DispatchState.DISPLAYED)
 
 # A state only moves forward: a late "acknowledged" after "played" changes nothing.
 DISPATCH_RANK = {
@@ -368,6 +370,7 @@ DISPATCH_RANK = {
     DispatchState.ACKNOWLEDGED: 2,
     DispatchState.FAILED: 3,
     DispatchState.PLAYED: 4,
+    DispatchState.DISPLAYED: 4,
 }
 
 

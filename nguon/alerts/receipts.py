@@ -15,11 +15,12 @@ from django.db.models.functions import Coalesce
 from nguon.alerts.models import DISPATCH_RANK, AlertDispatch, AlertReceipt, DispatchState
 from nguon.broadcast import reports
 
-DEVICE_STATES = (DispatchState.ACKNOWLEDGED, DispatchState.PLAYED, DispatchState.FAILED)
+DEVICE_STATES = (DispatchState.ACKNOWLEDGED, DispatchState.PLAYED, DispatchState.DISPLAYED, DispatchState.FAILED)
 _STAMP = {
     DispatchState.SENT: "sent_at",
     DispatchState.ACKNOWLEDGED: "acknowledged_at",
     DispatchState.PLAYED: "played_at",
+    DispatchState.DISPLAYED: "played_at",  # when the board showed it: the time it reached people, as for played
     DispatchState.FAILED: "failed_at",
 }
 
@@ -77,7 +78,7 @@ def advance(alert_id: int, device_ids, state: str, at: datetime) -> int:
     """
     lower = [s for s, rank in DISPATCH_RANK.items() if rank < DISPATCH_RANK[state]]
     stamps = {_STAMP[state]: at}
-    if state in (DispatchState.PLAYED, DispatchState.FAILED):
+    if state in (DispatchState.PLAYED, DispatchState.DISPLAYED, DispatchState.FAILED):
         stamps["acknowledged_at"] = Coalesce("acknowledged_at", Value(at, output_field=DateTimeField()))
     rows = AlertDispatch.objects.filter(alert_id=alert_id, device_id__in=list(device_ids), state__in=lower)
     return rows.update(state=state, **stamps)

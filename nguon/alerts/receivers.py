@@ -20,7 +20,7 @@ def _acknowledged():
     from nguon.alerts.models import Alert, AlertDispatch, DispatchState
 
     current = Alert.objects.current().values("pk")
-    states = (DispatchState.ACKNOWLEDGED, DispatchState.PLAYED, DispatchState.FAILED)
+    states = (DispatchState.ACKNOWLEDGED, DispatchState.PLAYED, DispatchState.DISPLAYED, DispatchState.FAILED)
     return AlertDispatch.objects.filter(alert__in=current, state__in=states).values_list("alert_id", "device_id")
 
 

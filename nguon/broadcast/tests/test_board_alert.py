@@ -149,7 +149,7 @@ def test_board_shows_a_drill_alert_acknowledges_it_once_and_removes_it_on_cancel
     overlay = page.get_by_role("alertdialog")
     expect(overlay).to_be_hidden()
 
-    with page.expect_request(reports(7001, "played"), timeout=WAIT_MS):
+    with page.expect_request(reports(7001, "displayed"), timeout=WAIT_MS):
         expires = push_alert(page, board_device, 7001, "Diễn tập ứng phó lũ lớn", status="Exercise")
 
     # The overlay: above everything, assertive, with the drill banner and every part of the message.
@@ -171,7 +171,7 @@ def test_board_shows_a_drill_alert_acknowledges_it_once_and_removes_it_on_cancel
     acknowledged, played = of_alert(sent, 7001)
     assert set(acknowledged) == set(played) == {"seq", "type", "alert", "state", "at"}
     assert (acknowledged["alert"], acknowledged["state"]) == (7001, "acknowledged")
-    assert (played["alert"], played["state"]) == (7001, "played")
+    assert (played["alert"], played["state"]) == (7001, "displayed")
     assert isinstance(acknowledged["seq"], int) and 0 < acknowledged["seq"] < played["seq"]
     assert played["seq"] <= int(page.evaluate("localStorage.getItem('nguon.board.seq.EB-101')"))
     for record in (acknowledged, played):
@@ -257,7 +257,7 @@ def test_board_stacks_alerts_follows_replaces_and_resumes_its_slot(
     states = [(record["alert"], record["state"]) for record in sent]
     for alert_id in (7101, 7102, 7103):
         # Acknowledged once, played once (7101 was shown twice), in that order.
-        assert [s for a, s in states if a == alert_id] == ["acknowledged", "played"], states
+        assert [s for a, s in states if a == alert_id] == ["acknowledged", "displayed"], states
     seqs = [record["seq"] for record in sent]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
 
@@ -292,4 +292,4 @@ def test_board_does_not_show_an_expired_alert_and_drops_one_when_it_expires(
 
     outbox_empty(page)
     assert of_alert(sent, 7201) == []
-    assert [record["state"] for record in of_alert(sent, 7202)] == ["acknowledged", "played"]
+    assert [record["state"] for record in of_alert(sent, 7202)] == ["acknowledged", "displayed"]
