@@ -199,11 +199,13 @@ def feed_updated(now=None):
 def atom_feed(alerts, *, request, now=None) -> bytes:
     now = now or timezone.now()
     base = request.build_absolute_uri("/").rstrip("/")
-    entries = public_entries(list(alerts), base_url=base, language=get_language() or "vi", now=now)
+    language = get_language() or "vi"
+    entries = public_entries(list(alerts), base_url=base, language=language, now=now)
     return cap.atom_feed(
         entries,
         feed_id=base + reverse("public_alerts:feed"),
         title=_("Emergency alerts"),
         self_url=base + reverse("public_alerts:feed"),
         updated=_local(feed_updated(now)),
+        language=language,
     )

@@ -66,6 +66,7 @@ def _shown(alert: Alert, page: str) -> dict:
         "units": [u.name for u in alert.area_units.all()],
         # The area's description and the sender's name are written in the main info's language.
         "main_lang": "" if main == page else main,
+        "units_lang": "" if page == "vi" else "vi",  # names of Vietnamese units
     }
 
 

@@ -20,6 +20,7 @@ from .model import MIME_TYPE, NAMESPACE, CapMessage, Info, language_of
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
 _ATOM = f"{{{ATOM_NAMESPACE}}}"
 _CAP = f"{{{NAMESPACE}}}"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 def feed_problems(message: CapMessage, *, now: datetime | None = None) -> list[str]:
@@ -101,6 +102,8 @@ def _entry(feed: etree._Element, entry: FeedEntry) -> None:
     message = entry.message
     info = pick_info(message, entry.language)
     element = _sub(feed, _ATOM + "entry")
+    if info and language_of(info).split("-")[0].lower() != entry.language.split("-")[0].lower():
+        element.set(_XML_LANG, language_of(info))  # the entry's texts are in the info's language, not the feed's
     _sub(element, _ATOM + "id", entry.url)
     title = entry.title or ((info.headline or info.event) if info else message.identifier)
     _sub(element, _ATOM + "title", title or message.identifier)
@@ -133,9 +136,14 @@ def _entry(feed: etree._Element, entry: FeedEntry) -> None:
                 _sub(element, _CAP + "polygon", points)
 
 
-def atom_feed(entries: Iterable[FeedEntry], *, feed_id: str, title: str, self_url: str, updated: datetime) -> bytes:
-    """Return an Atom 1.0 feed (UTF-8) indexing the CAP documents of the entries."""
+def atom_feed(
+    entries: Iterable[FeedEntry], *, feed_id: str, title: str, self_url: str, updated: datetime, language: str = ""
+) -> bytes:
+    """Return an Atom 1.0 feed (UTF-8) indexing the CAP documents of the entries; `language` is the feed's own
+    (its title), and an entry summarised from an info in another language says so with xml:lang."""
     feed = etree.Element(_ATOM + "feed", nsmap={None: ATOM_NAMESPACE, "cap": NAMESPACE})
+    if language:
+        feed.set(_XML_LANG, language)
     _sub(feed, _ATOM + "id", feed_id)
     _sub(feed, _ATOM + "title", title)
     _sub(feed, _ATOM + "updated", format_time(updated))

@@ -160,6 +160,18 @@ def test_texts_not_in_the_pages_language_carry_their_lang(cast):
         html = Client().get("/canh-bao/").content.decode()
     assert f'<h2 id="alert-{received.pk}" lang="en">{escape(received.headline)}</h2>' in html
     assert f'<h2 id="alert-{ours.pk}">{escape(ours.headline)}</h2>' in html
+    # On the English page the Vietnamese texts are the marked ones (unit names included).
+    with time_machine.travel(message.sent + timedelta(minutes=1), tick=False):
+        html = Client().get("/canh-bao/?lang=en").content.decode()
+        atom = feed()
+    assert f'<h2 id="alert-{received.pk}">{escape(received.headline)}</h2>' in html
+    assert f'<h2 id="alert-{ours.pk}" lang="vi">{escape(ours.headline)}</h2>' in html
+    assert f'<span lang="vi">{escape(cast.commune.name)}</span>' in html
+    # The feed says the language of each entry that is not in its own.
+    xml_lang = "{http://www.w3.org/XML/1998/namespace}lang"
+    assert atom.get(xml_lang) == "vi"
+    assert entries(atom)[cap_url(received)].get(xml_lang) == "en-US"
+    assert entries(atom)[cap_url(ours)].get(xml_lang) is None
 
 
 def test_cap_values_are_shown_in_vietnamese(cast, client_for):
