@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from nguon.content.models import Bulletin
 from nguon.content.tests.test_speech_checks import LONG_BODY
-from nguon.core.tests.browser import PageWatch, chromium, needs_chromium, signed_in_context  # noqa: F401
+from nguon.core.tests.browser import ARTIFACTS, PageWatch, chromium, needs_chromium, signed_in_context  # noqa: F401
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
@@ -35,6 +35,8 @@ def test_the_editor_sees_the_spoken_text_and_warnings_while_typing(live_server, 
     preview.locator("[data-code=long_speech]").wait_for(timeout=10_000)
     preview.locator("[data-code=publish_time_past]").wait_for(timeout=10_000)
     assert "phút" in preview.locator("[data-code=long_speech]").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    preview.screenshot(path=str(ARTIFACTS / "bulletin-editor-warnings.png"))
 
     page.get_by_role("button", name="Lưu").click()
     page.wait_for_url(re.compile(r"/bulletins/\d+/$"))
