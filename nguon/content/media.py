@@ -59,6 +59,9 @@ def _too_many_pixels(width: int | None = None, height: int | None = None) -> Inv
     return Invalid(message, code="image_too_large", fields={"file": [message]})
 
 
+IMAGE_TYPES = {"jpeg": "jpg", "png": "png", "gif": "gif", "webp": "webp"}  # Pillow format → extension
+
+
 def _sniff_image(path: Path) -> Sniffed | None:
     """Identify an image from its header, refuse it by its pixel count before a single pixel is decoded (a small
     compressed file can decode to gigabytes), then decode it once to find truncation."""
@@ -73,6 +76,12 @@ def _sniff_image(path: Path) -> Sniffed | None:
             with Image.open(path) as image:  # reads the header only
                 fmt = (image.format or "").lower()
                 width, height = image.size
+                if fmt == "mpeg":
+                    return None  # a video stream Pillow recognises: ffprobe judges it
+                if fmt not in IMAGE_TYPES:
+                    # Refused before decoding: a format we do not take is no reason to spend memory on it.
+                    message = _("Images must be JPEG, PNG, GIF or WebP.")
+                    raise Invalid(message, code="unsupported_image", fields={"file": [message]})
                 if width * height > limit:
                     raise _too_many_pixels(width, height)
                 image.verify()  # checks the structure without decoding every pixel
@@ -82,9 +91,7 @@ def _sniff_image(path: Path) -> Sniffed | None:
         raise _too_many_pixels() from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return None
-    extension = {"jpeg": "jpg", "png": "png", "gif": "gif", "webp": "webp"}.get(fmt)
-    if extension is None:
-        raise Invalid(_("Images must be JPEG, PNG, GIF or WebP."), code="unsupported_image")
+    extension = IMAGE_TYPES[fmt]
     mime = "image/jpeg" if extension == "jpg" else f"image/{extension}"
     return Sniffed(MediaKind.IMAGE, mime, extension, width=width, height=height)
 

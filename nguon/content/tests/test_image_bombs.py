@@ -157,3 +157,12 @@ def test_judging_the_huge_image_takes_no_memory(huge_png, tmp_path):
     code, grown_mb = result.stdout.split()
     assert code == "image_too_large"
     assert int(grown_mb) < 20, result.stdout
+
+
+def test_a_format_we_do_not_take_is_refused_before_decoding(cast, client_for, media_dir):
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 20, 30)).save(buffer, "BMP")
+    response = upload(client_for(cast.commune_editor), buffer.getvalue(), cast.commune, "anh.bmp")
+    assert response.status_code == 400
+    assert "JPEG, PNG, GIF" in " ".join(response.context["form"].errors["file"])
+    assert not MediaAsset.objects.exists()
