@@ -58,6 +58,7 @@ def notify(
     unit=None,
     key: str = "",
     sound: bool | None = None,
+    data: dict | None = None,
     exclude: Iterable = (),
     now: datetime | None = None,
 ) -> list[Notification]:
@@ -84,6 +85,7 @@ def notify(
                 unit=unit,
                 key=key,
                 sound=sound,
+                data=data or {},
                 created_at=now,
             )
             try:

@@ -51,6 +51,8 @@ class Notification(models.Model):
     # marks it read everywhere once someone has dealt with it.
     key = models.CharField(max_length=200, blank=True)
     sound = models.BooleanField(_("sounds"), default=False)
+    # What a later event needs to add to this one (e.g. {"device_ids": [...]} for devices gone offline).
+    data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 

@@ -234,33 +234,47 @@ def on_alert_withdrawn(sender, alert, reason="", by=None, actor=None, **kwargs):
 # --- Devices ------------------------------------------------------------------------------------------------------
 
 
+def _offline_text(devices: list) -> dict:
+    units = {d.unit_id: d.unit for d in devices}
+    names = [f"{d.name} ({d.unit.name})" for d in devices[:LISTED_DEVICES]]
+    if len(devices) > LISTED_DEVICES:
+        names.append(_("and %(n)d more") % {"n": len(devices) - LISTED_DEVICES})
+    only_unit = next(iter(units.values())) if len(units) == 1 else None
+    n = len(devices)
+    return {
+        "title": ngettext("%(n)d device went offline", "%(n)d devices went offline", n) % {"n": n},
+        "body": "\n".join(names),
+        "link": reverse("broadcast:fleet") + "?status=offline" + (f"&unit={only_unit.code}" if only_unit else ""),
+        "unit": only_unit,
+        "data": {"device_ids": sorted(d.pk for d in devices)},
+    }
+
+
 @receiver(devices_went_offline, dispatch_uid="notifications_devices_offline")
 @safe
 def on_devices_offline(sender, device_ids, at, **kwargs):
+    """One notification per person listing their devices. While it is unread, later outages are added to it
+    instead of a new one (and no new e-mail): a flapping fleet must not bury the bell or the mailbox."""
+    from nguon.accounts.models import User
     from nguon.broadcast.models import Device
+    from nguon.notifications.models import Notification
 
     devices = list(Device.objects.filter(pk__in=device_ids).select_related("unit").order_by("unit__path", "name"))
     if not devices:
         return
-    units = {d.unit_id: d.unit for d in devices}
-    reach = covering(DEVICE_ROLES, units.values())
-    from nguon.accounts.models import User
-
+    reach = covering(DEVICE_ROLES, {d.unit_id: d.unit for d in devices}.values())
     people = User.objects.in_bulk(list(reach))
     for user_id, unit_ids in reach.items():
         mine = [d for d in devices if d.unit_id in unit_ids]
-        names = [f"{d.name} ({d.unit.name})" for d in mine[:LISTED_DEVICES]]
-        if len(mine) > LISTED_DEVICES:
-            names.append(_("and %(n)d more") % {"n": len(mine) - LISTED_DEVICES})
-        only_unit = units[mine[0].unit_id] if len(unit_ids) == 1 else None
-        query = "?status=offline" + (f"&unit={only_unit.code}" if only_unit else "")
-        notify(
-            [people[user_id]],
-            Kind.DEVICES_OFFLINE,
-            title=ngettext("%(n)d device went offline", "%(n)d devices went offline", len(mine)) % {"n": len(mine)},
-            body="\n".join(names),
-            link=reverse("broadcast:fleet") + query,
-            unit=only_unit,
-            key=f"devices_offline:{at.isoformat()}",
-            now=at,
-        )
+        still_open = (
+            Notification.objects.for_user(people[user_id]).unread().filter(kind=Kind.DEVICES_OFFLINE).order_by("-id")
+        ).first()
+        if still_open is not None:
+            ids = set(still_open.data.get("device_ids", [])) | {d.pk for d in mine}
+            merged = list(Device.objects.filter(pk__in=ids).select_related("unit").order_by("unit__path", "name"))
+            text = _offline_text(merged)
+            Notification.objects.filter(pk=still_open.pk).update(**{k: v for k, v in text.items() if k != "unit"},
+                                                                 unit=text["unit"])  # fmt: skip
+            continue
+        notify([people[user_id]], Kind.DEVICES_OFFLINE, key=f"devices_offline:{at.isoformat()}", now=at,
+               **_offline_text(mine))  # fmt: skip

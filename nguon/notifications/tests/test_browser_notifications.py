@@ -14,6 +14,7 @@ from nguon.core.tests.browser import (  # noqa: F401
     PageWatch,
     chromium,
     needs_chromium,
+    page_is_wider_than_screen,
     signed_in_context,
 )
 from nguon.notifications.models import Delivery, DeliveryState
@@ -126,4 +127,18 @@ def test_without_an_interaction_the_page_offers_to_turn_sound_on(
     button.click()
     expect(html).to_have_attribute("data-chime-state", "running")
     expect(button).to_be_hidden()
+    context.close()
+
+
+def test_notification_pages_fit_a_phone(live_server, cast, office, chromium):  # noqa: F811
+    make_alert(cast, unit=cast.commune, user=cast.commune_editor, headline="Cảnh báo lũ " + "rất dài " * 20)
+    context = signed_in_context(chromium, live_server, office.commune_approver, phone=True)
+    page = context.new_page()
+    watch = PageWatch().attach(page)
+    for path in ("/", "/notifications/", "/notifications/settings/"):
+        page.goto(f"{live_server.url}{path}")
+        assert page_is_wider_than_screen(page) <= 0, path
+        assert watch.csp_violations(page) == [], path
+    assert page.locator("#notification-badge").get_attribute("data-unread") == "1"
+    assert watch.server_errors == []
     context.close()

@@ -170,3 +170,32 @@ def test_a_failing_receiver_never_breaks_the_action(cast, monkeypatch, django_ca
     bulletin.refresh_from_db()
     assert bulletin.status == "submitted"
     assert not Notification.objects.exists()
+
+
+def test_later_outages_join_the_unread_notification_without_a_new_email(
+    cast,
+    office,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    first, second = device_at(cast, "BH-001"), device_at(cast, "BH-002")
+    past = timezone.now() - timedelta(minutes=30)
+    Device.objects.filter(pk=first.pk).update(is_online=True, last_seen_at=past, silent_after=past)
+    with django_capture_on_commit_callbacks(execute=True):
+        mark_overdue_offline()
+    Device.objects.filter(pk=second.pk).update(is_online=True, last_seen_at=past, silent_after=past)
+    with django_capture_on_commit_callbacks(execute=True):
+        mark_overdue_offline()
+
+    note = office.commune_operator.notifications.get()
+    assert note.title == "2 thiết bị mất kết nối"
+    assert first.name in note.body and second.name in note.body
+    assert note.data == {"device_ids": sorted([first.pk, second.pk])}
+    assert sum("operator.bienhoa@example.vn" in m.to[0] for m in mail.outbox) == 1
+
+    # Once read, the next outage is a new notification (and a new e-mail).
+    note.read_at = timezone.now()
+    note.save(update_fields=["read_at"])
+    Device.objects.filter(pk=first.pk).update(is_online=True, silent_after=past)
+    with django_capture_on_commit_callbacks(execute=True):
+        mark_overdue_offline()
+    assert office.commune_operator.notifications.count() == 2
