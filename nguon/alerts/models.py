@@ -207,8 +207,9 @@ class AlertQuerySet(models.QuerySet):
         asks for 24–48 hours) the expired, updated and cancelled ones and the Cancel messages themselves."""
         now = now or timezone.now()
         since = now - keep
+        # Without an expiry an alert never meets Google's rules: only the recent ones are even looked at.
         current_or_recent = Q(state=AlertState.ISSUED, msg_type__in=CURRENT_TYPES) & (
-            Q(expires__isnull=True) | Q(expires__gt=since)
+            Q(expires__isnull=True, issued_at__gt=since) | Q(expires__gt=since)
         )
         cancels = Q(state=AlertState.ISSUED, msg_type=MsgType.CANCEL, issued_at__gt=since)
         replaced = Q(state__in=(AlertState.SUPERSEDED, AlertState.CANCELLED), closed_at__gt=since)
