@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -304,11 +305,23 @@ def _initial_items(unit, slot: Slot | None, template: ProgrammeTemplate | None) 
 
 
 def _warn_unanswered_streams(request, items: list[dict]) -> None:
-    """Warn, never refuse: a stream may be down while the slot is prepared, and devices try it at play time."""
+    """Warn, never refuse: a stream may be down while the slot is prepared, and devices try it at play time.
+
+    Each address is asked once, and the whole page waits at most twice NGUON_STREAM_CHECK_SECONDS however many
+    relays the slot holds (a slot of sixty silent relays must not hold a server worker for minutes).
+    """
+    per_check = settings.STREAM_CHECK_SECONDS
+    deadline = time.monotonic() + 2 * per_check
+    asked = set()
     for item in items:
-        if item.get("kind") != ItemKind.RELAY:
+        if item.get("kind") != ItemKind.RELAY or item["stream_url"] in asked or per_check <= 0:
             continue
-        result = live.check_stream(item["stream_url"])
+        asked.add(item["stream_url"])
+        left = deadline - time.monotonic()
+        if left <= 0.05:
+            messages.info(request, _("Some streams were not checked: checking stops after a few seconds."))
+            return
+        result = live.check_stream(item["stream_url"], timeout=min(per_check, left))
         if result.ok is False:
             messages.warning(
                 request,

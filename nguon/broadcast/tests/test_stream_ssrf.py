@@ -67,3 +67,25 @@ def test_our_icecast_is_allowed_by_its_port_only(http_server, redis_like, settin
     assert check_stream(f"http://127.0.0.1:{port}/truc-tiep.mp3", timeout=2).ok is True
     other = check_stream(f"http://127.0.0.1:{redis_like.port}/", timeout=2)
     assert other.ok is False and "NGUON_STREAM_ALLOW" in other.reason
+
+
+def test_many_silent_relays_hold_the_page_only_briefly(cast, client_for, settings):
+    """Sixty relays to a server that never finishes answering: the save waits about twice the check's limit."""
+    import time
+
+    dripping = RawServer(drip=True)
+    try:
+        settings.STREAM_CHECK_SECONDS = 1
+        settings.STREAM_ALLOW = [f"127.0.0.1:{dripping.port}"]
+        client = client_for(operator(cast.commune))
+        stamp = stamp_of(client.get("/schedules/26068/new/"))
+        items = [{"stream_url": f"http://127.0.0.1:{dripping.port}/{n}.mp3", "stream_name": f"Kênh {n}"}
+                 for n in range(60)]  # fmt: skip
+        started = time.monotonic()
+        response = client.post("/schedules/26068/new/", slot_form(stamp, items=items), follow=True)
+        elapsed = time.monotonic() - started
+    finally:
+        dripping.close()
+    assert response.status_code == 200
+    assert elapsed < 6, elapsed
+    assert any("không được kiểm tra" in m or "not checked" in m for m in messages_of(response))
