@@ -70,6 +70,8 @@ try:
     ALERT_TONE = env_str("NGUON_ALERT_TONE", "")
     ALERT_TONE_SECONDS = env_int("NGUON_ALERT_TONE_SECONDS", 3, minimum=1, maximum=15)
     ALERT_REPEAT = env_int("NGUON_ALERT_REPEAT", 2, minimum=1, maximum=5)
+    # Back-office pages chime again this often (seconds) while an alert awaiting approval is unread; 0: once.
+    ALERT_CHIME_REPEAT = env_int("NGUON_ALERT_CHIME_REPEAT", 120, minimum=0, maximum=3600)
     # The CAP <sender> of alerts composed here.
     ALERT_SENDER = env_str("NGUON_ALERT_SENDER", "")
     # Outgoing e-mail (notifications, password reset, feedback answers). Without a host, mail is written to the

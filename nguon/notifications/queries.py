@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Count, Max, Q
 
 from nguon.notifications.models import Notification
@@ -19,4 +20,10 @@ def badge_state(user) -> dict:
         .aggregate(unread=Count("id"), latest=Max("id"), sound_id=Max("id", filter=Q(sound=True)))
     )
     unread, latest, sound_id = row["unread"], row["latest"] or 0, row["sound_id"] or 0
-    return {"unread": unread, "latest": latest, "sound_id": sound_id, "version": f"{unread}.{latest}.{sound_id}"}
+    return {
+        "unread": unread,
+        "latest": latest,
+        "sound_id": sound_id,
+        "version": f"{unread}.{latest}.{sound_id}",
+        "chime_repeat": settings.ALERT_CHIME_REPEAT,
+    }

@@ -142,3 +142,21 @@ def test_notification_pages_fit_a_phone(live_server, cast, office, chromium):  #
     assert page.locator("#notification-badge").get_attribute("data-unread") == "1"
     assert watch.server_errors == []
     context.close()
+
+
+def test_the_chime_comes_back_while_the_alert_waits(live_server, cast, office, chromium, settings):  # noqa: F811
+    from playwright.sync_api import expect
+
+    settings.ALERT_CHIME_REPEAT = 1
+    make_alert(cast, unit=cast.commune, user=cast.commune_editor)
+    context = signed_in_context(chromium, live_server, office.commune_approver)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/")
+    html = page.locator("html")
+    expect(html).to_have_attribute("data-chimes", "1")  # waiting since before the page opened: chimes on load
+    expect(html).to_have_attribute("data-chimes", "2", timeout=SECONDS * 1000)  # the page checks every 5 s
+    # Read: the bell has nothing that sounds any more, so the repeats stop.
+    page.goto(f"{live_server.url}/notifications/")
+    page.get_by_role("button", name="Đánh dấu đã đọc tất cả").click()
+    expect(page.locator("#notification-badge")).to_have_attribute("data-sound-id", "0")
+    context.close()

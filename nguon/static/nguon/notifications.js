@@ -1,6 +1,7 @@
 /* The bell in the back office header. htmx polls #notification-badge every few seconds (server-rendered partial);
    this file only reacts to what arrives: when a new unread notification that sounds (an alert awaiting approval)
-   appears, it plays a chime generated with Web Audio, once per notification across the person's open tabs.
+   appears, it plays a chime generated with Web Audio, once across the person's open tabs, and again every
+   data-chime-repeat seconds while that notification stays unread.
    No inline script (the Content-Security-Policy forbids it): the data lives in data- attributes.
 
    Browsers start audio only after the person has interacted with the page. Until then a chime that cannot be
@@ -10,6 +11,7 @@
   "use strict";
 
   var STORAGE_KEY = "nguon.notifications.chimed";
+  var STORAGE_AT = "nguon.notifications.chimedAt";
   var context = null;
 
   function audioContext() {
@@ -35,8 +37,15 @@
     try { return parseInt(window.localStorage.getItem(STORAGE_KEY) || "0", 10) || 0; } catch (e) { return 0; }
   }
 
+  function lastChimedAt() {
+    try { return parseInt(window.localStorage.getItem(STORAGE_AT) || "0", 10) || 0; } catch (e) { return 0; }
+  }
+
   function remember(id) {
-    try { window.localStorage.setItem(STORAGE_KEY, String(id)); } catch (e) { /* private mode: chime per tab */ }
+    try {
+      window.localStorage.setItem(STORAGE_KEY, String(id));
+      window.localStorage.setItem(STORAGE_AT, String(Date.now()));
+    } catch (e) { /* private mode: chime per tab */ }
   }
 
   function button() { return document.querySelector("[data-notif-enable-sound]"); }
@@ -78,7 +87,10 @@
     var badge = document.getElementById("notification-badge");
     if (!badge) { return; }
     var id = parseInt(badge.getAttribute("data-sound-id") || "0", 10) || 0;
-    if (id > lastChimed()) {
+    var repeat = (parseInt(badge.getAttribute("data-chime-repeat") || "0", 10) || 0) * 1000;
+    // A new alert awaiting approval chimes at once; while one stays unread, the chime comes back every `repeat`
+    // (across the person's tabs: the time of the last chime is shared through localStorage).
+    if (id > lastChimed() || (id > 0 && repeat > 0 && Date.now() - lastChimedAt() >= repeat)) {
       remember(id);
       chime();
     }
@@ -92,6 +104,7 @@
     if (target && audioContext()) { unlock(); tones(context); target.hidden = true; }
   });
   document.addEventListener("htmx:afterSettle", check);
+  window.setInterval(check, 5000);
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", check);
   } else {
