@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from nguon.content.actions import BulletinData, clean_text_fields
 from nguon.content.text import speech_source
 
+MAX_CHECKED_CHARS = 200_000
 # The editor's datetime field has minute precision: "now", typed in, is up to a minute old when it arrives.
 PAST_GRACE = timedelta(minutes=2)
 
@@ -89,7 +90,8 @@ def _publish_time_warnings(publish_at: datetime | None, *, published: bool, now:
 def check_draft(data: BulletinData, *, unit, bulletin=None, now: datetime | None = None) -> SpeechCheck:
     """Check what the editor has typed (not saved yet) for `unit`, or for `bulletin` when editing one."""
     now = now or timezone.now()
-    report, seconds, warnings = _speech(draft_speech_source(data), unit)
+    # Far beyond what can be saved (MAX_BODY): checked no further, so a pasted book cannot tie up the server.
+    report, seconds, warnings = _speech(draft_speech_source(data)[:MAX_CHECKED_CHARS], unit)
     published = bulletin is not None and bulletin.published_at is not None
     warnings += _publish_time_warnings(data.publish_at, published=published, now=now)
     return SpeechCheck(report, seconds, warnings)
