@@ -64,14 +64,18 @@ def _inside_shapes(alert: Alert, lat, lon) -> bool:
     )
 
 
-def target_devices(alert: Alert) -> list[tuple[int, str]]:
-    """(device id, kind) of every device the alert reaches, in id order."""
+def target_devices(alert: Alert, *, area_units=None) -> list[tuple[int, str]]:
+    """(device id, kind) of every device the alert reaches, in id order. `area_units` stands in for the alert's
+    own units when it is not saved yet (the compose form's reach check)."""
     if alert.status not in PLAYABLE:
         return []
     devices = Device.objects.active().filter(unit__path__startswith=alert.unit.path)
     if alert.status in DRILL_STATUSES:
         devices = devices.filter(is_drill=True)
-    unit_paths = list(alert.area_units.values_list("path", flat=True))
+    if area_units is None:
+        unit_paths = list(alert.area_units.values_list("path", flat=True))
+    else:
+        unit_paths = [u.path for u in area_units]
     found: dict[int, str] = {}
     if unit_paths:
         found.update(devices.filter(_subtrees(unit_paths)).values_list("pk", "kind"))

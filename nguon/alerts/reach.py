@@ -68,14 +68,15 @@ def _inside(shape, is_polygon: bool, lat, lon) -> bool:
     return geo.point_in_polygon(lat, lon, shape) if is_polygon else geo.point_in_circle(lat, lon, tuple(shape))
 
 
-def assess(alert: Alert) -> Reach:
-    """Count and check what the alert would reach if it were issued now."""
+def assess(alert: Alert, *, area_units=None) -> Reach:
+    """Count and check what the alert would reach if it were issued now. `area_units` stands in for the alert's own
+    units when it is not saved yet (the compose form's check)."""
     unit = alert.unit
     reach = Reach()
     if alert.status not in delivery.PLAYABLE:
         reach.warnings.append(_("System and Draft messages reach no device: nothing will be played or shown."))
         return reach
-    targets = dict(delivery.target_devices(alert))
+    targets = dict(delivery.target_devices(alert, area_units=area_units))
     reach.device_ids = set(targets)
     subtree = Device.objects.active().filter(unit__path__startswith=unit.path)
     info = {
@@ -96,13 +97,15 @@ def assess(alert: Alert) -> Reach:
     warnings = reach.warnings
     if not targets:
         warnings.append(_("The area reaches no device: nothing will be played or shown."))
-        if alert.is_drill and delivery.target_devices(_as_actual(alert)):
+        if alert.is_drill and delivery.target_devices(_as_actual(alert), area_units=area_units):
             warnings.append(
                 _("Exercise and Test messages reach only devices marked “takes drills and tests”; none of the "
                   "devices in the area is.")
             )  # fmt: skip
 
-    area_units = list(alert.area_units.order_by("path"))
+    area_units = (
+        sorted(area_units, key=lambda u: u.path) if area_units is not None else list(alert.area_units.order_by("path"))
+    )
     outside = [u for u in area_units if not u.path.startswith(unit.path)]
     if outside:
         warnings.append(

@@ -106,7 +106,12 @@ def alert_create(request):
             messages.error(request, _("Only an alert awaiting approval, or issued and still current, can be updated."))
             return redirect("alerts:detail", alert_id=replaces.pk)
     can_approve = bool(grant_paths(request.user, Capability.APPROVE_ALERTS))
-    if request.method == "POST":
+    checked = None
+    if request.method == "POST" and "check_reach" in request.POST:
+        form = AlertForm(request.POST, user=request.user)
+        checked = _check_reach(form, replaces)
+        status = 200 if checked is not None else 400
+    elif request.method == "POST":
         form = AlertForm(request.POST, user=request.user)
         issue_now = can_approve and "issue_now" in request.POST
         if form.is_valid():
@@ -130,8 +135,30 @@ def alert_create(request):
     else:
         form = AlertForm(initial=AlertForm.initial_from(replaces) if replaces else None, user=request.user)
         status = 200
-    context = {"form": form, "replaces": replaces, "can_approve": can_approve, "map": map_context(request.user)}
+    context = {
+        "form": form,
+        "replaces": replaces,
+        "can_approve": can_approve,
+        "map": map_context(request.user),
+        "reach": checked,
+    }
     return render(request, "alerts/alert_form.html", context, status=status)
+
+
+def _check_reach(form: AlertForm, replaces: Alert | None):
+    """What the alert on the form would reach if issued now, without saving anything (None: the form has errors,
+    now shown next to the fields)."""
+    if not form.is_valid():
+        _add_rule_problems(form, replaces)
+        return None
+    data, unit = form.alert_data(replaces=replaces), form.cleaned_data["unit"]
+    try:
+        actions.validate(data, unit=unit, now=timezone.now())
+    except Invalid as exc:
+        add_domain_error(form, exc)
+        return None
+    draft = Alert(unit=unit, status=data["status"], polygons=data["polygons"], circles=data["circles"])
+    return reach.assess(draft, area_units=data["area_units"])
 
 
 MAP_DEVICES = 5000  # device dots on the compose map; beyond this the map shows the first ones

@@ -90,3 +90,24 @@ def test_the_approver_sees_reach_before_approval_only(cast, client_for):
     assert body["total"] == 2 and body["by_unit"][0]["code"] == cast.commune.code and body["warnings"]
     actions.do_approve(alert, acting_user=cast.approver)
     assert 'id="reach"' not in client.get(f"/alerts/{alert.pk}/").content.decode()
+
+
+def test_the_compose_form_checks_what_it_will_reach_without_saving(cast, client_for):
+    from nguon.alerts.models import Alert
+    from nguon.alerts.tests.test_views import form_data
+
+    device_at(cast, "A1")
+    device_at(cast, "B1", unit=cast.other_commune, lat=10.95, lon=106.85)
+    client = client_for(cast.approver)
+    data = form_data(cast.province, area_units=[cast.commune.pk], circles="11.8,107.8 2", check_reach="1")
+    response = client.post("/alerts/new/", data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="reach"' in html and f'<tr data-reach-unit="{cast.commune.code}">' in html
+    assert "Hình tròn 1 không có thiết bị nào" in html
+    assert 'value="11.8,107.8 2"' in html or "11.8,107.8 2</textarea>" in html  # the form keeps what was typed
+    assert not Alert.objects.exists()
+    # A form with errors shows them instead, and saves nothing either.
+    response = client.post("/alerts/new/", {**data, "headline": ""})
+    assert response.status_code == 400 and "headline" in response.context["form"].errors
+    assert not Alert.objects.exists()
