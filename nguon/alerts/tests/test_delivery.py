@@ -188,3 +188,12 @@ def test_the_admin_sets_rules_through_the_action(cast, client_for):
     assert response.status_code == 302, response.content[:500]
     assert actions.approvals_required(cast.commune) == 2
     assert AuditEvent.objects.filter(action="alerts.rule_set", actor=cast.province_admin).exists()
+
+
+def test_delivered_counts_every_delivered_state():
+    from nguon.alerts.models import DELIVERED_STATES
+
+    assert set(DELIVERED_STATES) == {"acknowledged", "played", "displayed"}
+    assert (
+        delivery.delivered({"queued": 5, "sent": 4, "acknowledged": 1, "played": 2, "displayed": 3, "failed": 6}) == 6
+    )

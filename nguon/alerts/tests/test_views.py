@@ -362,20 +362,18 @@ def test_delivery_counts_per_state_and_per_commune(cast, client_for):
     html = response.content.decode()
     assert 'hx-trigger="every 2s"' in html and f'hx-get="/alerts/{alert.pk}/delivery/counts/"' in html
     totals = dict(re.findall(r'<div class="card[^"]*" data-state="(\w+)"><span class="num">(\d+)</span>', html))
-    assert totals == {"queued": "1", "sent": "1", "acknowledged": "1", "played": "2", "failed": "1"}
+    assert totals == {"queued": "1", "sent": "1", "acknowledged": "1", "played": "2", "displayed": "0", "failed": "1"}
     assert "33%" in html  # two of six played
     rows = {
         code: dict(re.findall(r'<td class="num-cell" data-state="(\w+)">(?:<a [^>]*>)?(\d+)(?:</a>)?</td>', row))
         for code, row in re.findall(r'<tr data-unit="(\d+)">(.*?)</tr>', html, re.S)
     }
-    assert rows[cast.commune.code] == {"queued": "0", "sent": "0", "acknowledged": "1", "played": "2", "failed": "1"}
+    assert rows[cast.commune.code] == {
+        "queued": "0", "sent": "0", "acknowledged": "1", "played": "2", "displayed": "0", "failed": "1"
+    }  # fmt: skip
     assert rows[cast.other_commune.code] == {
-        "queued": "1",
-        "sent": "1",
-        "acknowledged": "0",
-        "played": "0",
-        "failed": "0",
-    }
+        "queued": "1", "sent": "1", "acknowledged": "0", "played": "0", "displayed": "0", "failed": "0"
+    }  # fmt: skip
     assert timezone.localtime(now).strftime("%d/%m/%Y %H:%M:%S") in html  # the latest acknowledgement
     assert re.search(r"cách đây 0 phút \d\d giây", html)  # time since issue, to the second
 
