@@ -165,6 +165,26 @@ def dispatch(alert: Alert, *, now=None) -> list[PushEvent]:
     return [event for _ids, event in groups if event is not None]
 
 
+def resend_to(alert: Alert, device: Device) -> PushEvent | None:
+    """Send a current alert to one device that starts afresh (just enrolled, or enrolled again after losing its
+    storage). A device the alert had not reached yet (added since it was issued) is dispatched to like any other;
+    one that had it already gets a new event and its row goes back to queued: it must show and acknowledge it again."""
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update(of=("self",)).select_related("audio", "unit").get(pk=alert.pk)
+        if alert.state != AlertState.ISSUED or alert.is_expired():
+            return None
+        row = AlertDispatch.objects.filter(alert=alert, device=device).first()
+        if row is None:
+            events = dispatch(alert)
+            return next((e for e in events if device.pk in e.device_ids), None)
+        item = None if device.kind == DeviceKind.BOARD else audio_item(alert)
+        if device.kind != DeviceKind.BOARD and item is None:
+            return None  # a loudspeaker waits for the audio: send_audio tells it
+        event = _event(alert, [device.pk], item)
+        AlertDispatch.objects.filter(pk=row.pk).update(state=DispatchState.QUEUED, event_id=event.pk)
+        return event
+
+
 def send_audio(alert: Alert) -> PushEvent | None:
     """The audio is ready: push the alert to the loudspeakers still waiting for it."""
     with transaction.atomic():

@@ -4,6 +4,7 @@ from django.dispatch import receiver
 
 from nguon.alerts import receipts  # noqa: F401  (registers the `alert` report record type)
 from nguon.broadcast import events
+from nguon.broadcast.signals import device_enrolled
 from nguon.speech.signals import render_finished
 
 
@@ -30,6 +31,16 @@ def _sent(event, device_ids, at):
 
     if event.ack_key is not None:
         receipts.advance(event.ack_key, device_ids, DispatchState.SENT, at)
+
+
+@receiver(device_enrolled, dispatch_uid="alerts_device_enrolled")
+def _device_enrolled(sender, device, **kwargs):
+    """A device enrolled (or enrolled again, with empty storage) while alerts are current: send it each of them."""
+    from nguon.alerts import delivery
+    from nguon.alerts.models import Alert
+
+    for alert in Alert.objects.current().select_related("unit", "audio"):
+        delivery.resend_to(alert, device)
 
 
 events.ACKNOWLEDGED.append(_acknowledged)

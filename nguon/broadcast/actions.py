@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from nguon.accounts.access import require
 from nguon.accounts.roles import Capability
 from nguon.audit.actions import record_event
+from nguon.broadcast import signals
 from nguon.broadcast.models import (
     Device,
     DeviceGroup,
@@ -162,7 +163,10 @@ def do_enrol(code: str, *, hardware: dict | None = None) -> tuple[Device, str]:
         DeviceToken.objects.create(device=device, token_hash=token_hash(token))
         record_event("broadcast.device_enrolled", obj=device, actor_label=f"device:{device.code}",
                      changes={"hardware": {k: str(v)[:100] for k, v in (hardware or {}).items()}})  # fmt: skip
+        # A (re-)enrolled device remembers nothing: the gateway must not hold back alerts it acknowledged before.
+        PushEvent.objects.create(type="enrolled", device_ids=[device.pk])
         _recompile_after_commit([device.pk])
+        transaction.on_commit(lambda: signals.device_enrolled.send(sender=Device, device=device))
     return device, token
 
 

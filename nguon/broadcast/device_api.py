@@ -325,9 +325,23 @@ def media(request, sha256: str):
     return _stamp(response)
 
 
-def _stream(device: Device, last_id: int):
+def _sticky_replay(device: Device, floor: int) -> list[events.DeviceEvent]:
+    """Current alerts (and their cancels) sent to this device after `floor` that it has not acknowledged: they are
+    replayed on every connection, with or without Last-Event-ID (protocol §4.1), as the gateway does."""
+    now = now_utc()
+    acked = {pair for loader in events.ACKNOWLEDGED for pair in loader() if pair[1] == device.pk}
+    return [
+        e
+        for e in events.unexpired_sticky(now)
+        if e.id > floor and e.is_for(device.pk) and (e.ack_key, device.pk) not in acked
+    ]
+
+
+def _stream(device: Device, last_id: int, replay: list[events.DeviceEvent] = ()):
     """Poll the outbox and yield this device's event frames until the stream has lasted STREAM_MAX_SECONDS."""
     yield events.CONNECTED
+    for event in replay:
+        yield event.frame(device.code)
     started = last_write = time.monotonic()
     while time.monotonic() - started < STREAM_MAX_SECONDS:
         batch = events.after(last_id)
@@ -361,10 +375,12 @@ def event_stream(request):
     """Server-Sent Events: signed push events for this device, and a keep-alive comment every 25 s."""
     # With Last-Event-ID the stream replays what came after it (expired events are skipped). Without, it starts
     # at the newest event, read now rather than when the stream first runs, so nothing after this answer is missed.
-    last_id = events.parse_last_event_id(request.headers.get("Last-Event-ID"))
-    if last_id is None:
-        last_id = events.latest_id()
-    response = StreamingHttpResponse(_stream(request.auth, last_id), content_type="text/event-stream")
+    given = events.parse_last_event_id(request.headers.get("Last-Event-ID"))
+    last_id = events.latest_id() if given is None else given
+    replay = _sticky_replay(request.auth, given or 0)
+    # Replayed alerts older than last_id come first; newer ones the outbox loop sends in order anyway.
+    replay = [e for e in replay if e.id <= last_id]
+    response = StreamingHttpResponse(_stream(request.auth, last_id, replay), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass events on at once
     return _stamp(response)

@@ -358,8 +358,9 @@ class PushEvent(models.Model):
     class Meta:
         ordering = ["id"]
 
-    # Consumed by the gateway itself, never sent to devices (nguon.broadcast.events.INTERNAL_TYPES).
-    UNSIGNED_TYPES = frozenset({"revoke"})
+    # Consumed by the gateway itself, never sent to devices (nguon.broadcast.events.INTERNAL_TYPES): `revoke` drops
+    # the devices' tokens and streams, `enrolled` forgets what they acknowledged (their storage starts empty).
+    UNSIGNED_TYPES = frozenset({"revoke", "enrolled"})
 
     def save(self, *args, **kwargs):
         if self._state.adding and not self.audience and self.type not in self.UNSIGNED_TYPES:

@@ -215,6 +215,9 @@ class Gateway:
             self.tokens.revoke(event.device_ids)
             self.hub.disconnect(event.device_ids)
             return
+        if event.type == "enrolled":
+            self.hub.forget_acks(event.device_ids or ())
+            return
         if event.internal:
             return
         if event.type == "manifest":

@@ -78,6 +78,11 @@ class Hub:
         """(alert id, device id) pairs acknowledged (report records, or the database at start-up)."""
         self._acked.update(pairs)
 
+    def forget_acks(self, device_ids) -> None:
+        """These devices were (re-)enrolled: what they acknowledged before is gone with their old storage."""
+        ids = set(device_ids)
+        self._acked = {pair for pair in self._acked if pair[1] not in ids}
+
     def forget_expired(self, now: datetime) -> None:
         expired = [i for i, e in self._sticky.items() if e.expired(now)]
         for event_id in expired:

@@ -401,7 +401,7 @@ def test_event_stream_replays_what_came_after_last_event_id(cast, enrolled, clie
     actions.do_push_command(
         [device, other], type="volume", body={"volume": 30}, acting_user=cast.approver, unit=cast.commune
     )
-    first = PushEvent.objects.get()
+    first = PushEvent.objects.get(type="volume")
     actions.do_push_command([other], type="stop", body={}, acting_user=cast.approver, unit=cast.commune)
     actions.do_push_command([device], type="stop", body={}, acting_user=cast.approver, unit=cast.commune)
 

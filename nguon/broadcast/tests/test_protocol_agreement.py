@@ -157,7 +157,7 @@ def test_openapi_names_the_alert_record_the_503_on_reports_and_the_304_on_media(
 def test_a_garbage_last_event_id_starts_the_stream_at_the_newest_event(cast, enrolled, client, garbage):
     device, token = enrolled
     actions.do_push_command([device], type="volume", body={"volume": 30}, acting_user=cast.approver, unit=cast.commune)
-    older = PushEvent.objects.get()
+    older = PushEvent.objects.get(type="volume")
     response = client.get(f"{BASE}/events", HTTP_LAST_EVENT_ID=garbage, **bearer(token))
     assert response.status_code == 200
     chunks = iter(response.streaming_content)
