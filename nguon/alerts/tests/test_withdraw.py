@@ -88,7 +88,8 @@ def test_cancel_through_the_api_withdraws_a_pending_alert(
 
 def test_the_api_cancel_action_withdraws_a_pending_alert(cast, client_for):
     alert = make_alert(cast, user=cast.province_editor)
-    response = client_for(cast.approver).post(
+    approver = client_for(cast.approver)
+    response = approver.post(
         f"/api/v1/alerts/{alert.pk}/cancel", {"note": "Trùng tin"}, content_type="application/json"
     )
     assert response.status_code == 201, response.content
@@ -96,6 +97,8 @@ def test_the_api_cancel_action_withdraws_a_pending_alert(cast, client_for):
     assert alert.state == AlertState.WITHDRAWN
     cancel = Alert.objects.get(msg_type=MsgType.CANCEL)
     assert cancel.state == AlertState.ISSUED and cancel.closed_at is not None  # its work is done
+    html = approver.get(f"/alerts/{cancel.pk}/").content.decode()
+    assert "không cần phê duyệt" in html
     assert not PushEvent.objects.exists()
 
 
