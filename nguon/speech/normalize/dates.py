@@ -52,7 +52,10 @@ _HOUR_G = re.compile(
 )
 _PART_OF_DAY = r"(?:sáng|trưa|chiều|tối|đêm|khuya|hôm|mai|nay)(?!\w)"
 _AFTER_MINUTES = re.compile(
-    rf"\s*(?:$|[.,;:!?)\-–{_OPEN}{_CLOSE}]|{_PART_OF_DAY}|(?:ngày|đến|tới|và|cùng|thứ|tại|ở)(?!\w))", re.I
+    rf"\s*(?:$|[.,;:!?){_OPEN}{_CLOSE}]|{_PART_OF_DAY}|(?:ngày|đến|tới|và|cùng|thứ|tại|ở)(?!\w)"
+    # a dash only before another time: "8g 30 - 11g" is a range of times, "8g 50-100" grams and a range of numbers
+    rf"|[-–]\s*(?:{_OPEN}|\d{{1,2}}\s*[hg](?!\w)|\d{{1,2}}[hg:]\d{{2}}))",
+    re.I,
 )
 _HOUR_BEFORE = re.compile(r"(?<!\w)(?i:lúc|từ|đến|tới|trước|sau|vào|đúng|hồi)\s+$")
 _RANGE_BEFORE = re.compile(rf"{_CLOSE}\s*(?:[-–]|(?i:đến|tới)(?!\w))\s*$")

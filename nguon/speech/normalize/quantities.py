@@ -234,8 +234,19 @@ def _split_digits(m: re.Match) -> str:
     return _pad(m, m.group(0))
 
 
+# A range whose two ends both carry their unit or currency ("5kg-10kg", "10.000đ-15.000đ/kg", "7 giờ - 11 giờ"):
+# the dash between them is "đến" (it was dropped: "năm ki lô gam mười ki lô gam"). Both ends must be a number with
+# a unit, so a dash between clauses ("16h30 - bảy trăm người") is left alone.
+_MEASURE_UNIT = rf"(?:{_UNIT_ALT}|đồng|VNĐ|VND|vnđ|vnd|đ|₫|USD|usd|%|‰|giờ|phút)"
+_MEASURED = rf"{_NUM}\s*(?:{_MAG}(?!\w)(?:\s*{_MEASURE_UNIT}(?!\w))?|{_MEASURE_UNIT}(?!\w))"
+# A dash with a space before it and none after is a minus sign ("5% -5°C"), not a range.
+_MEASURE_RANGE = re.compile(rf"({_MEASURED})(?:[-–]\s*|\s+[-–]\s+)(?={_MEASURED})")
+
+
 def _measures(t: str) -> str:
     t = _TIMES.sub(r"\1 nhân ", t)
+    if "-" in t or "–" in t:
+        t = _MEASURE_RANGE.sub(r"\1 đến ", t)
     if "°" in t or "oC" in t:
         t = _NEGATIVE_TEMPERATURE.sub("âm ", t)
     t = _RANGE.sub(_range, t)

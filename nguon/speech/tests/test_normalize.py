@@ -224,6 +224,18 @@ CASES = [
     ("giai đoạn 2021 - 2025", "giai đoạn hai nghìn không trăm hai mươi mốt đến hai nghìn không trăm hai mươi lăm"),
     ("1.000-2.000 người", "một nghìn đến hai nghìn người"),
     ("tỷ số 2-1", "tỷ số hai một"),
+    # both ends with their unit or currency: the dash is "đến" (it used to vanish)
+    ("từ 5kg-10kg", "từ năm ki lô gam đến mười ki lô gam"),
+    ("Giá 10.000đ-15.000đ/kg", "giá mười nghìn đồng đến mười lăm nghìn đồng một ki lô gam"),
+    ("Giá 10.000đ - 15.000đ/kg", "giá mười nghìn đồng đến mười lăm nghìn đồng một ki lô gam"),
+    ("25°C-35°C", "hai mươi lăm độ xê đến ba mươi lăm độ xê"),
+    ("-5°C - 5°C", "âm năm độ xê đến năm độ xê"),
+    ("10%-15%", "mười phần trăm đến mười lăm phần trăm"),
+    ("2 triệu - 3 triệu đồng", "hai triệu đến ba triệu đồng"),
+    ("Từ 7 giờ - 11 giờ", "từ bảy giờ đến mười một giờ"),
+    ("5% -5°C", "năm phần trăm âm năm độ xê"),
+    ("16h30 - 700 người", "mười sáu giờ ba mươi phút, bảy trăm người"),
+    ("Xã Phú Đồng - 3 hộ", "xã phú đồng, ba hộ"),
     # Symbols
     ("A & B", "a và bê"),
     ("2 + 3 = 5", "hai cộng ba bằng năm"),
