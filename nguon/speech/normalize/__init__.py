@@ -37,6 +37,9 @@ Reading choices (formal, northern-standard radio reading; a listener from the so
   ("183/KH-UBND" → "một trăm tám mươi ba kế hoạch ủy ban nhân dân"); "CP" in a code is "chính phủ",
   elsewhere "cổ phần";
 - a dotted decimal ("1.5") is "phẩy" only with a unit, %, money or magnitude word, otherwise "chấm" ("4.0");
+- ranges: "5-7", "25-35°C" and, with the unit or currency at both ends, "5kg-10kg", "10.000đ-15.000đ/kg",
+  "7 giờ - 11 giờ" read "đến"; "2-1" (a score) does not; a dash with a space before it and none after is a minus
+  sign ("-5°C");
 - letters are spelled "a bê xê đê …" with D and Đ both "đê" (as in "ô đê a"), G "giê", N "en", M "em";
 - URLs: the host only ("dongnai.gov.vn" → "đồng nai chấm gốp chấm vê en"); labels that read as Vietnamese
   syllables are left as written, others spelled; "@" is "a còng";
