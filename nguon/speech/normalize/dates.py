@@ -33,8 +33,10 @@ _DATE_WORDS = frozenset(
 _HOLIDAYS = frozenset(((2, 9), (1, 5), (1, 6), (1, 10)))  # read as dates even where a fraction could be meant
 _AFTER_DATE_DASH = re.compile(rf"{_CLOSE}\s*[-–]\s*$")  # "30/4 - 1/5"
 _STREET_WORDS = frozenset(("đường", "phố", "trường", "viên", "cầu", "hẻm", "kiệt"))
+# "14h30", "14H30" (capitals in headings), "8g30", "14:30", "7h"; a bare capital "8H" may be a class or a code.
 _TIME = re.compile(
-    r"(\d(?<![\w.,:]\d)\d?)(?:[hg](\d{2})(?:'|ph|p)?(?:\s*phút(?!\w))?|h|:(\d{2})(?::(\d{2}))?)(?!\w)(?!:\d)"
+    r"(\d(?<![\w.,:]\d)\d?)(?:[hgHG](\d{2})(?:'|ph|p|PH|P)?(?:\s*(?:phút|PHÚT)(?!\w))?|h|:(\d{2})(?::(\d{2}))?)"
+    r"(?!\w)(?!:\d)"
 )
 _FENCED_RANGE = re.compile(rf"{_CLOSE}\s*(?:-|đến)\s*{_OPEN}")
 
