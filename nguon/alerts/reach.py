@@ -78,14 +78,16 @@ def assess(alert: Alert, *, area_units=None) -> Reach:
         return reach
     targets = dict(delivery.target_devices(alert, area_units=area_units))
     reach.device_ids = set(targets)
-    subtree = Device.objects.active().filter(unit__path__startswith=unit.path)
-    info = {
-        pk: (code, name)
-        for pk, code, name in subtree.filter(pk__in=list(targets)).values_list("pk", "unit__code", "unit__name")
-    } if targets else {}  # fmt: skip
+    # Every active device of the issuing unit, once (no long IN lists: a province has up to 10,000 devices).
+    subtree = {
+        pk: (code, name, path, lat is None)
+        for pk, code, name, path, lat in Device.objects.active()
+        .filter(unit__path__startswith=unit.path)
+        .values_list("pk", "unit__code", "unit__name", "unit__path", "latitude")
+    }
     per_unit: dict[str, UnitReach] = {}
     for pk, kind in targets.items():
-        code, name = info[pk]
+        code, name, _path, _unplaced = subtree[pk]
         row = per_unit.setdefault(code, UnitReach(code=code, name=name))
         if kind == DeviceKind.BOARD:
             row.boards += 1
@@ -112,13 +114,23 @@ def assess(alert: Alert, *, area_units=None) -> Reach:
             _("These units lie outside %(unit)s, so their devices will not be reached: %(names)s")
             % {"unit": unit.name, "names": ", ".join(u.name for u in outside)}
         )
-    reached_paths = set(subtree.filter(pk__in=list(targets)).values_list("unit__path", flat=True)) if targets else set()
+    reached_paths = {subtree[pk][2] for pk in targets}
     empty = [u for u in area_units if u not in outside and not any(p.startswith(u.path) for p in reached_paths)]
     if empty:
         warnings.append(_("No device would be reached in: %(names)s") % {"names": ", ".join(u.name for u in empty)})
 
     if alert.polygons or alert.circles:
         warnings.extend(_shape_warnings(alert, targets))
+        unplaced = sum(1 for pk, (_c, _n, _p, no_position) in subtree.items() if no_position and pk not in targets)
+        if unplaced:
+            warnings.append(
+                ngettext(
+                    "%(n)d device of %(unit)s has no coordinates: polygons and circles cannot reach it.",
+                    "%(n)d devices of %(unit)s have no coordinates: polygons and circles cannot reach them.",
+                    unplaced,
+                )
+                % {"n": unplaced, "unit": unit.name}
+            )
     return reach
 
 
@@ -163,19 +175,4 @@ def _shape_warnings(alert: Alert, targets: dict[int, str]) -> list[str]:
                 )
                 % {"shape": name, "unit": unit.name, "n": beyond}
             )
-    unplaced = (
-        Device.objects.active()
-        .filter(unit__path__startswith=unit.path, latitude__isnull=True)
-        .exclude(pk__in=list(targets))
-        .count()
-    )
-    if unplaced:
-        warnings.append(
-            ngettext(
-                "%(n)d device of %(unit)s has no coordinates: polygons and circles cannot reach it.",
-                "%(n)d devices of %(unit)s have no coordinates: polygons and circles cannot reach them.",
-                unplaced,
-            )
-            % {"n": unplaced, "unit": unit.name}
-        )
     return warnings

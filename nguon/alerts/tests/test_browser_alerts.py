@@ -142,6 +142,12 @@ def test_drawing_the_area_on_the_map_writes_the_cap_fields(live_server, cast, br
     expect(page.get_by_text("Đã thu hồi trước khi duyệt").first).to_be_visible()
     alert.refresh_from_db()
     assert alert.state == "withdrawn"
+    # On a phone the compose form with its map, the alert's page with its map and the list fit the screen.
+    page.set_viewport_size({"width": 390, "height": 800})
+    for path in ("/alerts/new/", f"/alerts/{alert.pk}/", "/alerts/"):
+        page.goto(f"{live_server.url}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (path, width)
     assert errors == [] and all(url.startswith("https://tiles.invalid/") for url in foreign), (errors, foreign)
 
 
