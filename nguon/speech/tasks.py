@@ -1,4 +1,5 @@
-from huey.contrib.djhuey import db_task
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 from nguon.audit.context import Origin, origin
 
@@ -22,3 +23,14 @@ def rerender_live_bulletins_task(unit_id: int | None):
         return 0
     with origin(Origin(channel="worker")):
         return rerender_live_bulletins(unit)
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def ensure_live_audio():
+    """Every live bulletin has audio as it reads now: after a change of NGUON_TTS_RATE, voice, engine, loudness or
+    chimes (which change every render's key) or a dictionary change the worker missed, the missing audio is
+    queued here, and render_finished puts it back into the manifests."""
+    from nguon.speech.actions import rerender_live_bulletins
+
+    with origin(Origin(channel="worker")):
+        return rerender_live_bulletins(None)

@@ -1,4 +1,5 @@
-"""Speech length: the estimate against real espeak-ng, NGUON_TTS_RATE reaching the renderer, stage labels."""
+"""Speech length: the estimate against real espeak-ng, NGUON_TTS_RATE reaching the renderer (and live bulletins
+getting audio at a new rate), stage labels."""
 
 import shutil
 import wave
@@ -6,13 +7,15 @@ import wave
 import pytest
 from django.utils import translation
 
+from nguon.content.tests.conftest import make_bulletin, publish
 from nguon.speech import config
-from nguon.speech.actions import request_render
+from nguon.speech.actions import find_render, request_render, spoken_text_for
 from nguon.speech.audio import STAGES
 from nguon.speech.duration import estimate_seconds, words_per_minute
 from nguon.speech.engines import EspeakEngine
 from nguon.speech.models import STAGE_LABELS, RenderStatus, SpeechRender
 from nguon.speech.normalize import normalize
+from nguon.speech.tasks import ensure_live_audio
 
 needs_espeak = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng")
 
@@ -83,3 +86,20 @@ def test_every_stage_has_a_vietnamese_label(cast, client_for):
     with translation.override("vi"):
         assert str(STAGE_LABELS["encode"]) in html
     assert "encode" not in html.replace("/speech/renders", "")
+
+
+def test_a_changed_rate_gets_live_bulletins_new_audio(cast, settings):
+    settings.SPEECH_AUTO_RENDER = False
+    bulletin = make_bulletin(cast.commune, cast.commune_editor, body="Mời bà con dự họp lúc 8g 30.")
+    publish(bulletin, editor=cast.commune_editor, approver=cast.approver)
+    bulletin.refresh_from_db()
+    text = spoken_text_for(bulletin.published_revision)
+    assert find_render(text) is None  # nothing rendered it (automatic rendering is off here)
+    ensure_live_audio.call_local()
+    first = find_render(text)
+    assert first is not None
+    settings.TTS_RATE = 130  # every key changes: the next run asks for audio at the new rate
+    assert find_render(text) is None
+    ensure_live_audio.call_local()
+    again = find_render(text)
+    assert again is not None and again.pk != first.pk and again.options["rate"] == 130
