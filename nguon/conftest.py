@@ -80,3 +80,55 @@ def signed_in(user: User) -> Client:
 @pytest.fixture
 def client_for():
     return signed_in
+
+
+# Every audit row any test writes is read back as a person would see it at the end of the session: an action or a
+# `changes` key without a Vietnamese label (see nguon/audit/labels.py) fails the run, naming it and the test.
+_AUDIT_SAMPLES: dict[tuple[str, tuple[str, ...]], tuple[object, str]] = {}
+_CURRENT_TEST = {"id": ""}
+
+
+def pytest_runtest_setup(item):
+    _CURRENT_TEST["id"] = item.nodeid
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _collect_audit_rows(django_db_blocker):
+    from django.db.models.signals import post_save
+
+    from nguon.audit.models import AuditEvent
+
+    def collect(sender, instance, created, **kwargs):
+        if not created or instance.action.startswith("test."):  # tests' own made-up actions
+            return
+        keys = tuple(sorted(instance.changes)) if isinstance(instance.changes, dict) else ()
+        _AUDIT_SAMPLES.setdefault((instance.action, keys), (instance.changes, _CURRENT_TEST["id"]))
+
+    post_save.connect(collect, sender=AuditEvent, dispatch_uid="test_collect_audit_rows")
+    yield
+    post_save.disconnect(sender=AuditEvent, dispatch_uid="test_collect_audit_rows")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not _AUDIT_SAMPLES:
+        return
+    from django.utils import translation
+
+    from nguon.audit.display import change_rows
+    from nguon.audit.labels import action_label
+
+    problems = []
+    with translation.override("vi"):
+        for (action, _keys), (changes, test_id) in sorted(_AUDIT_SAMPLES.items()):
+            if not action_label(action)[1]:
+                problems.append(f"action {action!r} (written by {test_id})")
+            for row in change_rows(action, changes):  # also proves every stored shape renders
+                if not row.known:
+                    problems.append(f"field {action}:{row.key} (written by {test_id})")
+    if problems:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        text = "audit rows without a Vietnamese label (add them to <app>/audit_labels.py):\n  " + "\n  ".join(problems)
+        if reporter is not None:
+            reporter.write_sep("=", "audit labels missing", red=True)
+            reporter.write_line(text, red=True)
+        session.exitstatus = 1

@@ -57,3 +57,24 @@ def revoke_grant(request, grant_id: int):
     if grant is None or not users_for_user(request.auth, Capability.MANAGE_USERS).filter(pk=grant.user_id).exists():
         raise NotFound()
     return actions.do_revoke_role(grant, acting_user=request.auth)
+
+
+@router.post("/users/{user_id}/deactivate", response={200: UserOut, **ERRORS})
+def deactivate_user(request, user_id: int):
+    """Switch the account off; its sessions end at once."""
+    target = get_user_for_user(request.auth, user_id, Capability.MANAGE_USERS)
+    return actions.do_deactivate_user(target, acting_user=request.auth)
+
+
+@router.post("/users/{user_id}/reactivate", response={200: UserOut, **ERRORS})
+def reactivate_user(request, user_id: int):
+    target = get_user_for_user(request.auth, user_id, Capability.MANAGE_USERS)
+    return actions.do_reactivate_user(target, acting_user=request.auth)
+
+
+@router.post("/users/{user_id}/reset-totp", response={200: UserOut, **ERRORS})
+def reset_user_totp(request, user_id: int):
+    """Remove the user's authenticator (a lost phone); they set up a new one at the next sign-in."""
+    target = get_user_for_user(request.auth, user_id, Capability.MANAGE_USERS)
+    actions.do_reset_totp(target, acting_user=request.auth)
+    return target

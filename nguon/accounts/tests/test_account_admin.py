@@ -208,3 +208,21 @@ def test_password_rules_speak_vietnamese(cast):
         assert "quá giống" in " ".join(caught.value.messages)
         for text in password_validators_help_texts():
             assert re.search(r"[ạảãàáâậầấẩẫăắằặẳẵđêềếểễệôồốổỗộơờớởỡợưừứửữự]", text), text
+
+
+def test_the_api_deactivates_reactivates_and_resets_totp(cast, reader, client_for):
+    give_totp(reader)
+    api = client_for(cast.commune_admin)
+    response = api.post(f"/api/v1/accounts/users/{reader.pk}/deactivate")
+    assert response.status_code == 200 and response.json()["is_active"] is False
+    again = api.post(f"/api/v1/accounts/users/{reader.pk}/deactivate")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_inactive"
+    assert api.post(f"/api/v1/accounts/users/{reader.pk}/reactivate").json()["is_active"] is True
+    assert api.post(f"/api/v1/accounts/users/{reader.pk}/reset-totp").status_code == 200
+    assert not TOTPDevice.objects.filter(user=reader).exists()
+    own = api.post(f"/api/v1/accounts/users/{cast.commune_admin.pk}/deactivate")
+    assert own.status_code == 409 and own.json()["error"]["code"] == "own_account"
+    outside = api.post(f"/api/v1/accounts/users/{cast.outsider.pk}/deactivate")
+    assert outside.status_code == 404
+    editor = client_for(cast.commune_editor).post(f"/api/v1/accounts/users/{reader.pk}/deactivate")
+    assert editor.status_code in (403, 404)

@@ -214,3 +214,13 @@ def test_demo_log_reads_in_vietnamese_on_every_page(demo, client_for, monkeypatc
             break
         page += 1
     assert page > 3 and seen >= total
+
+
+def test_the_action_filter_finds_rows_by_their_vietnamese_label(cast, client_for):
+    record_event("units.unit_updated", unit=cast.commune, changes={"name": ["A", "B"]})
+    record_event("broadcast.slot_removed", unit=cast.commune)
+    client = client_for(cast.province_admin)
+    for text in ("Đổi tên đơn vị", "doi ten don vi", "units.unit_up"):
+        rows = client.get("/audit/", {"action": text}).context["rows"]
+        assert [r.event.action for r in rows] == ["units.unit_updated"], text
+        assert rows[0].changes[0].text == "A → B"
