@@ -189,7 +189,11 @@ def test_demo_log_reads_in_vietnamese_on_every_page(demo, client_for, monkeypatc
     """Every row the demo writes, on every page: labelled, no raw action code or field key."""
     from nguon.accounts.models import User
     from nguon.conftest import PASSWORD
+    from nguon.core.demo import demo_usernames
 
+    # Demo accounts have addresses, so password reset and notifications can be tried.
+    emails = dict(User.objects.filter(username__in=demo_usernames()).values_list("username", "email"))
+    assert emails and all(email == f"{name}@example.org" for name, email in emails.items())
     admin = User.objects.get(username="quantri")
     admin.set_password(PASSWORD)
     admin.save()
