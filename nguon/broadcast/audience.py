@@ -13,6 +13,7 @@ until it expires (10 minutes for commands, an alert's own expiry for alerts).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from functools import lru_cache
 
 from django.db.models import Q
 
@@ -21,6 +22,11 @@ from nguon.units.models import Unit
 
 # Up to this many devices the audience is simply their codes (one query, and nothing a device must know).
 CODES_ONLY = 8
+# Past this many targets every device row is read once, rather than the targets by id and then their units' devices.
+READ_ALL = 1000
+# A loose audience (events that only ask for a manifest fetch) names the units of its left-over devices when they are
+# more than this many, instead of each of them: a replay then costs at most a 304, and the frame stays small.
+LOOSE_CODES = 32
 
 
 def unit_codes(path: str) -> list[str]:
@@ -33,35 +39,50 @@ def device_memberships(device: Device) -> dict:
     return {"units": unit_codes(device.unit.path), "groups": sorted(group.pk for group in device.groups.all())}
 
 
-def audience_for(device_ids) -> dict:
-    """The audience of an event sent to these devices (None or empty: every device)."""
+def audience_for(device_ids, *, loose: bool = False) -> dict:
+    """The audience of an event sent to these devices (None or empty: every device).
+
+    `loose`: the event is harmless to a device it was not meant for (a `manifest` event only asks for a fetch), so
+    many left-over devices may be named by their units rather than one by one.
+    """
     if not device_ids:
         return {"units": sorted(Unit.objects.filter(parent__isnull=True).values_list("code", flat=True))}
     wanted = {int(i) for i in device_ids}
-    targets = list(Device.objects.filter(pk__in=wanted).values_list("pk", "code", "unit__path"))
-    if len(targets) <= CODES_ONLY:
-        return {"devices": sorted(code for _pk, code, _path in targets)}
+    if len(wanted) > READ_ALL:
+        rows = list(Device.objects.values_list("pk", "code", "unit__path", "is_active"))
+        targets = [(pk, code, path) for pk, code, path, _active in rows if pk in wanted]
+        in_service = {pk: path for pk, _code, path, active in rows if active}
+    else:
+        targets = list(Device.objects.filter(pk__in=wanted).values_list("pk", "code", "unit__path"))
+        if len(targets) <= CODES_ONLY:
+            return {"devices": sorted(code for _pk, code, _path in targets)}
+        # The devices in service under every top-level unit the targets lie in.
+        under_roots = Q()
+        for root in {unit_codes(path)[0] for _pk, _code, path in targets}:
+            under_roots |= Q(unit__path__startswith=f"{root}/")
+        in_service = dict(Device.objects.filter(under_roots, is_active=True).values_list("pk", "unit__path"))
 
     # Units: count the devices in service under every unit the targets lie in, and how many of them are targets.
-    roots = {unit_codes(path)[0] for _pk, _code, path in targets}
-    under_roots = Q()
-    for root in roots:
-        under_roots |= Q(unit__path__startswith=f"{root}/")
-    population = Device.objects.filter(under_roots, is_active=True)
-    in_service = dict(population.values_list("pk", "unit__path"))
     for pk, _code, path in targets:
         in_service.setdefault(pk, path)  # a target out of service still counts as one of the set
+    # Counted per unit path first (a province has thousands of devices but only some hundred units).
+    per_path: Counter[str] = Counter(in_service.values())
+    hit_path: Counter[str] = Counter(path for pk, path in in_service.items() if pk in wanted)
     total: Counter[str] = Counter()
     hit: Counter[str] = Counter()
-    for pk, path in in_service.items():
-        prefixes = _prefixes(path)
-        total.update(prefixes)
-        if pk in wanted:
-            hit.update(prefixes)
+    for path, n in per_path.items():
+        for prefix in _prefixes(path):
+            total[prefix] += n
+            hit[prefix] += hit_path[path]
     full = {prefix for prefix in total if hit[prefix] == total[prefix]}
     # The highest full units only (a full unit under a full unit adds nothing).
     chosen = {p for p in full if not any(q in full for q in _prefixes(p)[:-1])}
-    left = {pk: code for pk, code, path in targets if not any(p in chosen for p in _prefixes(path))}
+    covered_paths = {path: any(p in chosen for p in _prefixes(path)) for path in per_path}
+    left = {pk: code for pk, code, path in targets if not covered_paths[path]}
+    if loose and len(left) > LOOSE_CODES:
+        paths = {pk: path for pk, _code, path in targets}
+        chosen |= {paths[pk] for pk in left}  # each left-over device's own unit, whole
+        left = {}
 
     groups = _whole_groups(left, wanted)
     audience: dict[str, list] = {}
@@ -76,10 +97,11 @@ def audience_for(device_ids) -> dict:
     return audience
 
 
-def _prefixes(path: str) -> list[str]:
+@lru_cache(maxsize=4096)
+def _prefixes(path: str) -> tuple[str, ...]:
     """ "75/26068/" → ["75/", "75/26068/"]."""
     codes = unit_codes(path)
-    return ["/".join(codes[: n + 1]) + "/" for n in range(len(codes))]
+    return tuple("/".join(codes[: n + 1]) + "/" for n in range(len(codes)))
 
 
 def _whole_groups(left: dict[int, str], wanted: set[int]) -> dict[int, set[int]]:

@@ -366,7 +366,7 @@ class PushEvent(models.Model):
         if self._state.adding and not self.audience and self.type not in self.UNSIGNED_TYPES:
             from nguon.broadcast.audience import audience_for
 
-            self.audience = audience_for(self.device_ids)
+            self.audience = audience_for(self.device_ids, loose=self.type == "manifest")
         super().save(*args, **kwargs)
 
 

@@ -109,3 +109,15 @@ def test_internal_events_get_no_audience(cast, kind):
     device = make_device(cast)
     event = PushEvent.objects.create(type=kind, device_ids=[device.pk])
     assert event.audience == {}
+
+
+def test_a_manifest_event_for_many_scattered_devices_names_their_units(cast):
+    from nguon.broadcast.audience import LOOSE_CODES
+
+    here = fleet(cast, cast.commune, "BH", LOOSE_CODES + 2)
+    there = fleet(cast, cast.other_commune, "TB", 2)
+    scattered = ids(here[:-1])  # all but one of the commune: no whole unit
+    assert len(audience_for(scattered)["devices"]) == LOOSE_CODES + 1  # a command names each of them
+    assert audience_for(scattered, loose=True) == {"units": [cast.commune.code]}  # a manifest event, the unit
+    event = PushEvent.objects.create(type="manifest", device_ids=scattered + ids(there[:1]))
+    assert event.audience == {"units": sorted([cast.commune.code, cast.other_commune.code])}
