@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from nguon.alerts.cap import reference_string
+from nguon.core.collation import vi
 
 
 class CapStatus(models.TextChoices):
@@ -156,7 +157,7 @@ class AlertSender(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = [vi("name")]
         verbose_name = _("trusted alert sender")
         verbose_name_plural = _("trusted alert senders")
 
@@ -167,7 +168,9 @@ class AlertSender(models.Model):
 class AlertRule(models.Model):
     """How many different people must approve an alert issued by a unit (the nearest rule above applies)."""
 
-    unit = models.OneToOneField("units.Unit", on_delete=models.CASCADE, related_name="alert_rule")
+    unit = models.OneToOneField(
+        "units.Unit", on_delete=models.CASCADE, related_name="alert_rule", verbose_name=_("unit")
+    )
     approvals_required = models.PositiveSmallIntegerField(
         _("approvals required"), choices=[(1, _("One approver")), (2, _("Two different people"))], default=1
     )

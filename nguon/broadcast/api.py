@@ -14,6 +14,7 @@ from nguon.accounts.access import get_unit_for_user
 from nguon.broadcast import monitoring
 from nguon.broadcast.access import devices_for_user, get_device_for_user
 from nguon.broadcast.models import DeviceKind, Technology
+from nguon.core.collation import vi
 from nguon.core.schemas import ERRORS, Schema
 
 router = Router(tags=["devices"])
@@ -180,7 +181,7 @@ def list_devices(request, filters: Query[FleetFilter]):
         technology=filters.technology or "",
         status=filters.status,
     )
-    return monitoring.with_monitoring(devices).order_by("unit__path", "name", "pk")
+    return monitoring.with_monitoring(devices).order_by("unit__path", vi("name"), "pk")
 
 
 @router.get("/stats", response={200: StatsOut, **ERRORS})

@@ -8,6 +8,7 @@ from nguon.broadcast import monitoring
 from nguon.broadcast.access import devices_for_user, units_for_group_editor
 from nguon.broadcast.actions import DeviceData, GroupData
 from nguon.broadcast.models import Connectivity, DeviceKind, Technology
+from nguon.core.collation import vi
 from nguon.core.errors import DomainError
 from nguon.core.forms import Form
 from nguon.units.models import OrganisationKind
@@ -119,7 +120,7 @@ class GroupForm(Form):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units_for_group_editor(user).current()
         self.fields["unit"].label_from_instance = _unit_label
-        devices = devices_for_user(user).filter(is_active=True).order_by("unit__path", "name")
+        devices = devices_for_user(user).filter(is_active=True).order_by("unit__path", vi("name"))
         if group is not None:
             del self.fields["unit"]
             devices = devices.in_unit(group.unit)

@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from nguon.core.collation import vi
+
 
 class DeviceKind(models.TextChoices):
     SPEAKER = "speaker", _("Loudspeaker cluster")
@@ -84,7 +86,7 @@ class Device(models.Model):
     objects = DeviceQuerySet.as_manager()
 
     class Meta:
-        ordering = ["unit__path", "name"]
+        ordering = ["unit__path", vi("name")]
         verbose_name = _("device")
         verbose_name_plural = _("devices")
         constraints = [
@@ -115,7 +117,7 @@ class DeviceGroup(models.Model):
     devices = models.ManyToManyField(Device, related_name="groups", blank=True, verbose_name=_("devices"))
 
     class Meta:
-        ordering = ["name"]
+        ordering = [vi("name")]
         verbose_name = _("device group")
         verbose_name_plural = _("device groups")
         constraints = [models.UniqueConstraint(fields=["unit", "name"], name="device_group_unique_name")]
@@ -131,7 +133,9 @@ class EnrolmentCode(models.Model):
     code_hash = models.CharField(max_length=64, unique=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("created by")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
 
@@ -186,7 +190,9 @@ class Slot(models.Model):
     end_time = models.TimeField(_("ends"))
     volume = models.PositiveSmallIntegerField(_("volume (%)"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("created by")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -318,10 +324,12 @@ class DeviceLog(models.Model):
 class DeviceStatusChange(models.Model):
     """Online/offline history (append-only): each change with when and why."""
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="status_changes")
-    at = models.DateTimeField(default=timezone.now)
-    online = models.BooleanField()
-    reason = models.CharField(max_length=100)
+    device = models.ForeignKey(
+        Device, on_delete=models.CASCADE, related_name="status_changes", verbose_name=_("device")
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    online = models.BooleanField(_("online"))
+    reason = models.CharField(_("reason"), max_length=100)
 
     class Meta:
         ordering = ["-at"]
@@ -382,11 +390,13 @@ class ProgrammeTemplate(models.Model):
     end_time = models.TimeField(_("ends"))
     # Items as a slot holds them: [{"kind", "bulletin": id | "media": id | "stream_url", "stream_name"}], in order.
     items = models.JSONField(_("items"), default=list, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
-        ordering = ["unit__path", "start_time", "name"]
+        ordering = ["unit__path", "start_time", vi("name")]
         verbose_name = _("programme template")
         verbose_name_plural = _("programme templates")
         constraints = [

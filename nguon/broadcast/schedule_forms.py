@@ -18,6 +18,7 @@ from nguon.broadcast.tt39 import playable_bulletins, self_and_ancestor_paths
 from nguon.content.access import library_for_user
 from nguon.content.forms import DateTimeLocalInput
 from nguon.content.models import MediaKind
+from nguon.core.collation import vi
 from nguon.core.forms import Form
 
 
@@ -258,7 +259,7 @@ class LiveForm(Form):
         super().__init__(*args, **kwargs)
         self.unit = unit
         devices = devices_for_user(user).filter(unit__path__startswith=unit.path, is_active=True)
-        self.fields["devices"].queryset = devices.order_by("unit__path", "name")
+        self.fields["devices"].queryset = devices.order_by("unit__path", vi("name"))
         self.fields["devices"].label_from_instance = lambda d: f"{d.name} · {d.code} · {d.unit.name}"
         self.fields["groups"].queryset = groups_for_user(user).filter(unit__path__startswith=unit.path)
         if not self.is_bound:

@@ -27,6 +27,7 @@ from nguon.broadcast.access import (
 )
 from nguon.broadcast.forms import DeviceForm, FleetFilterForm, GroupForm, StatsFilterForm
 from nguon.broadcast.models import CompiledManifest, DeviceToken, EnrolmentCode
+from nguon.core.collation import vi
 from nguon.core.errors import DomainError, Forbidden
 from nguon.lib.plot import bar_chart
 
@@ -67,7 +68,7 @@ def fleet(request):
     # The header counts cover the filtered fleet in every state, so the status filter does not zero them out.
     scoped = monitoring.filter_fleet(devices_for_user(request.user), **filters)
     devices = monitoring.with_monitoring(monitoring.filter_fleet(scoped, status=status))
-    page = Paginator(devices.order_by("unit__path", "name", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(devices.order_by("unit__path", vi("name"), "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = titles.label_now_playing(page.object_list)
     context = {
         "form": form,
@@ -215,14 +216,14 @@ def device_revoke(request, device_id: int):
 
 @login_required
 def group_list(request):
-    groups = groups_for_user(request.user).annotate(n_devices=Count("devices")).order_by("unit__path", "name")
+    groups = groups_for_user(request.user).annotate(n_devices=Count("devices")).order_by("unit__path", vi("name"))
     can_create = any(grant_paths(request.user, capability) for capability in GROUP_CAPABILITIES)
     context = {"groups": groups, "can_create": can_create, "tab": "groups"}
     return render(request, "broadcast/group_list.html", context)
 
 
 def _group_page(request, form, group, status=200):
-    members = group.devices.select_related("unit").order_by("unit__path", "name") if group is not None else []
+    members = group.devices.select_related("unit").order_by("unit__path", vi("name")) if group is not None else []
     context = {"form": form, "group": group, "members": members, "tab": "groups",
                "can_edit": group is None or can_edit_groups(request.user, group.unit)}  # fmt: skip
     return render(request, "broadcast/group_form.html", context, status=status)

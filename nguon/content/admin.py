@@ -19,6 +19,11 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def get_readonly_fields(self, request, obj=None):
+        # Every shown field is read-only, non-editable ones (content_hash) included: listing one that is not
+        # made the bulletin's admin page fail with a FieldError.
+        return self.fields
+
 
 class RevisionInline(ReadOnlyInline):
     model = Revision

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from nguon.content.text import speech_source
+from nguon.core.collation import vi
 
 
 class Priority(models.TextChoices):
@@ -50,7 +51,7 @@ class Category(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
-        ordering = ["order", "name"]
+        ordering = ["order", vi("name")]
         verbose_name = _("category")
         verbose_name_plural = _("categories")
 
@@ -164,7 +165,9 @@ class Revision(models.Model):
 
     bulletin = models.ForeignKey(Bulletin, on_delete=models.CASCADE, related_name="revisions")
     number = models.PositiveIntegerField(_("revision"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("created by")
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     title = models.CharField(_("title"), max_length=300)
     summary = models.TextField(_("summary"), blank=True)
@@ -238,13 +241,19 @@ class Adoption(models.Model):
         CHOSEN = "chosen", _("Chosen by the unit")
         PUSHED = "pushed", _("Pushed by priority class")
 
-    bulletin = models.ForeignKey(Bulletin, on_delete=models.CASCADE, related_name="adoptions")
-    unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="adoptions")
-    how = models.CharField(max_length=10, choices=How.choices)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
-    at = models.DateTimeField(default=timezone.now)
+    bulletin = models.ForeignKey(
+        Bulletin, on_delete=models.CASCADE, related_name="adoptions", verbose_name=_("bulletin")
+    )
+    unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="adoptions", verbose_name=_("unit"))
+    how = models.CharField(_("how"), max_length=10, choices=How.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("by")
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("adoption")
+        verbose_name_plural = _("adoptions")
         ordering = ["-at"]
         constraints = [models.UniqueConstraint(fields=["bulletin", "unit"], name="adoption_unique")]
 
@@ -278,11 +287,15 @@ class MediaAsset(models.Model):
     sha256 = models.CharField(max_length=64, db_index=True)
     kind = models.CharField(_("kind"), max_length=10, choices=MediaKind.choices)
     mime_type = models.CharField(_("type"), max_length=100)
-    extension = models.CharField(max_length=10)
+    extension = models.CharField(_("extension"), max_length=10)
     size = models.BigIntegerField(_("size (bytes)"))
     file = models.FileField(_("file"), max_length=255)
-    unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, null=True, related_name="media")
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    unit = models.ForeignKey(
+        "units.Unit", on_delete=models.PROTECT, null=True, related_name="media", verbose_name=_("unit")
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("uploaded by")
+    )
     created_at = models.DateTimeField(_("added at"), auto_now_add=True)
     title = models.CharField(_("title"), max_length=300, blank=True)
     author = models.CharField(_("author"), max_length=200, blank=True)

@@ -9,7 +9,10 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from nguon.core import checks  # noqa: F401
+        from nguon.core import (
+            checks,  # noqa: F401
+            collation,  # noqa: F401 (installs the SQLite collation on each connection)
+        )
 
 
 class NguonAdminConfig(admin_apps.AdminConfig):

@@ -32,7 +32,9 @@ class LexiconEntry(models.Model):
         help_text=_("Empty: applies everywhere."),
     )
     is_active = models.BooleanField(_("active"), default=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("created by")
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = LexiconEntryQuerySet.as_manager()

@@ -1,11 +1,18 @@
 from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from nguon.units.models import Organisation, Unit, UnitType
 
 
 @admin.register(UnitType)
 class UnitTypeAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "name_en", "level"]
+    list_display = ["slug", "name", "english_name", "level"]
+
+    @admin.display(description=_("English name"), ordering="name_en")
+    def english_name(self, obj):
+        # Marked as English so that readers (and screen readers) know it is not an untranslated label.
+        return format_html('<span lang="en">{}</span>', obj.name_en) if obj.name_en else ""
 
 
 @admin.register(Unit)

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from nguon.core.collation import vi
 from nguon.lib.folding import fold
 
 
@@ -21,7 +22,7 @@ class UnitType(models.Model):
     )
 
     class Meta:
-        ordering = ["level", "name"]
+        ordering = ["level", vi("name")]
         verbose_name = _("unit type")
         verbose_name_plural = _("unit types")
 
@@ -145,7 +146,7 @@ class Organisation(models.Model):
     objects = OrganisationQuerySet.as_manager()
 
     class Meta:
-        ordering = ["unit__path", "name"]
+        ordering = ["unit__path", vi("name")]
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
         constraints = [models.UniqueConstraint(fields=["unit", "name"], name="organisation_unique_name_in_unit")]

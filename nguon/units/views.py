@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from nguon.accounts.access import can, get_unit_for_user, units_for_user, users_for_user
 from nguon.accounts.forms import add_domain_error
 from nguon.accounts.roles import Capability
+from nguon.core.collation import vi
 from nguon.core.errors import DomainError
 from nguon.units import actions
 from nguon.units.forms import OrganisationForm, UnitForm
@@ -38,7 +39,7 @@ def _detail_context(request, unit, *, unit_form=None, org_form=None):
     return {
         "unit": unit,
         "ancestors": [a for a in unit.ancestors() if can(request.user, Capability.VIEW, a)],
-        "children": units_for_user(request.user).filter(parent=unit).order_by("name"),
+        "children": units_for_user(request.user).filter(parent=unit).order_by(vi("name")),
         "organisations": unit.organisations.all(),
         "users": users_for_user(request.user).filter(unit=unit).prefetch_related("grants"),
         "can_manage": can(request.user, Capability.MANAGE_UNITS, unit),

@@ -238,7 +238,7 @@ def test_week_calendar_of_the_commune_and_of_a_device(cast, op, speakers, client
     assert page.count("19:00–19:30</time>") == 4  # the province slot plays here as well
     next_week = client.get("/schedules/26068/week/?week=2026-11-30").content.decode()
     assert next_week.count("05:30–06:00</time>") == 7 and "17:00–17:30" not in next_week
-    assert "Asia/Ho_Chi_Minh" in page
+    assert "giờ Việt Nam (UTC+7)" in page and "Asia/Ho_Chi_Minh" not in page
     device_page = client.get(f"/schedules/device/{speakers[0].pk}/week/?week=2026-11-23").content.decode()
     assert device_page.count("05:30–06:00</time>") == 4 and "Tin tỉnh" in device_page
     bad_week = client.get("/schedules/26068/week/?week=not-a-date")
