@@ -27,6 +27,8 @@ RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=1
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # A delivery claimed longer ago than this was left by a worker that died mid-send: it is queued again.
 STALE_CLAIM = timedelta(minutes=10)
+# Read notifications are deleted after this (with their deliveries); unread ones are kept until read.
+KEEP_READ = timedelta(days=180)
 
 
 def channel_wishes(users: Iterable, kind: str) -> dict[int, set[str]]:
@@ -234,3 +236,10 @@ def deliver_due(*, now: datetime | None = None, limit: int = 500) -> dict[str, i
         .values_list("pk", flat=True)[:limit]
     )
     return deliver_now(due, now=now)
+
+
+def purge_read(*, now: datetime | None = None) -> int:
+    """Periodic: delete notifications read more than KEEP_READ ago (the audit log keeps what people did)."""
+    cutoff = (now or timezone.now()) - KEEP_READ
+    deleted, _by_model = Notification.objects.filter(read_at__lt=cutoff).delete()
+    return deleted

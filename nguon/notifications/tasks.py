@@ -31,3 +31,12 @@ def send_deadline_reminders() -> int:
 
     with origin(Origin(channel="worker")):
         return send_reminders()
+
+
+# 03:30 in Asia/Ho_Chi_Minh (20:30 UTC).
+@db_periodic_task(crontab(hour="20", minute="30"))
+def purge_read_notifications() -> int:
+    from nguon.notifications.actions import purge_read
+
+    with origin(Origin(channel="worker")):
+        return purge_read()

@@ -183,3 +183,19 @@ def test_api_preferences(cast, client_for):
 
 def test_api_needs_a_session(client):
     assert client.get("/api/v1/notifications/").status_code == 401
+
+
+def test_read_notifications_are_purged_after_half_a_year(cast):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from nguon.notifications.actions import purge_read
+
+    now = timezone.now()
+    old, recent, unread = (tell(cast.commune_editor, f"Tin {n}") for n in range(3))
+    Notification.objects.filter(pk=old.pk).update(read_at=now - timedelta(days=181))
+    Notification.objects.filter(pk=recent.pk).update(read_at=now - timedelta(days=10))
+    Notification.objects.filter(pk=unread.pk).update(created_at=now - timedelta(days=400))
+    assert purge_read(now=now) == 1
+    assert set(Notification.objects.values_list("pk", flat=True)) == {recent.pk, unread.pk}
