@@ -128,13 +128,15 @@ class EventsMixin:
             return self._ignore("unknown_type")
         handler(payload)
 
-    def _memberships(self) -> tuple[set[str], set[int]]:
-        """The units (own and above) and groups this device belongs to: from the manifest, else the enrolment."""
+    def _memberships(self) -> tuple[set[str], set[int], str]:
+        """The units (own and above) and groups this device belongs to, and its kind: from the manifest, else the
+        enrolment answer."""
         for source in ((self.document or {}).get("device"), self.credentials.device if self.credentials else None):
             if isinstance(source, dict) and isinstance(source.get("units"), list):
                 groups = source.get("groups") if isinstance(source.get("groups"), list) else []
-                return {str(u) for u in source["units"]}, {g for g in groups if isinstance(g, int)}
-        return set(), set()
+                kind = str(source.get("kind") or "speaker")
+                return {str(u) for u in source["units"]}, {g for g in groups if isinstance(g, int)}, kind
+        return set(), set(), ""
 
     def _addressed(self, audience: Any) -> bool:
         """Whether an event's `audience` names this device: its code, one of its units, or one of its groups."""
@@ -143,7 +145,10 @@ class EventsMixin:
         devices, units, groups = (audience.get(k) if isinstance(audience.get(k), list) else [] for k in AUDIENCE)
         if self.device_code and self.device_code in devices:
             return True
-        my_units, my_groups = self._memberships()
+        my_units, my_groups, my_kind = self._memberships()
+        kinds = audience.get("kinds")
+        if kinds is not None and (not isinstance(kinds, list) or my_kind not in kinds):
+            return False  # units and groups stand for their devices of those kinds only
         return bool(my_units.intersection(u for u in units if isinstance(u, str))) or bool(
             my_groups.intersection(g for g in groups if isinstance(g, int))
         )

@@ -143,19 +143,20 @@ def test_events_bound_to_another_audience_are_refused_and_logged(tmp_path):
                 server.push("*", "volume", volume=12, audience={"units": ["26069"], "groups": [4]})
                 server.push("*", "volume", volume=13, audience={"units": "75"})  # not a list: names nobody
                 server.push("*", "volume", volume=14, audience=None)
+                server.push("*", "volume", volume=15, audience={"units": ["75"], "kinds": ["board"]})  # e-boards
                 # Addressed to it: by its code, by its province (an ancestor unit), by its group.
                 server.push("*", "volume", volume=21, audience={"devices": ["BH-002", "BH-001"]})
                 await eventually(lambda: agent.playout.volume == 21, agent=agent)
-                server.push("*", "volume", volume=22, audience={"units": ["75"]})
+                server.push("*", "volume", volume=22, audience={"units": ["75"], "kinds": ["speaker"]})
                 await eventually(lambda: agent.playout.volume == 22, agent=agent)
                 server.push("*", "volume", volume=23, audience={"units": ["1"], "groups": [3]})
                 await eventually(lambda: agent.playout.volume == 23, agent=agent)
                 # An event from a server that names no audience (before protocol revision 1.1) is taken as before.
                 server.push("*", "volume", volume=24)
                 await eventually(lambda: agent.playout.volume == 24, agent=agent)
-                assert agent.stats.ignored == {"wrong_audience": 4}
+                assert agent.stats.ignored == {"wrong_audience": 5}
                 assert agent.stats.events == {"volume": 4}
-                await eventually(lambda: logs(server, "BH-001").count("event_wrong_audience") == 4, agent=agent)
+                await eventually(lambda: logs(server, "BH-001").count("event_wrong_audience") == 5, agent=agent)
         finally:
             await server.stop()
 

@@ -49,18 +49,27 @@ def audience_for(device_ids, *, loose: bool = False) -> dict:
         return {"units": sorted(Unit.objects.filter(parent__isnull=True).values_list("code", flat=True))}
     wanted = {int(i) for i in device_ids}
     if len(wanted) > READ_ALL:
-        rows = list(Device.objects.values_list("pk", "code", "unit__path", "is_active"))
-        targets = [(pk, code, path) for pk, code, path, _active in rows if pk in wanted]
-        in_service = {pk: path for pk, _code, path, active in rows if active}
+        rows = list(Device.objects.values_list("pk", "code", "unit__path", "kind", "is_active"))
+        targets = [(pk, code, path, kind) for pk, code, path, kind, _active in rows if pk in wanted]
+        kinds = {kind for *_rest, kind in targets}
+        in_service = {pk: path for pk, _code, path, k, active in rows if active and (len(kinds) > 1 or k in kinds)}
     else:
-        targets = list(Device.objects.filter(pk__in=wanted).values_list("pk", "code", "unit__path"))
+        targets = list(Device.objects.filter(pk__in=wanted).values_list("pk", "code", "unit__path", "kind"))
         if len(targets) <= CODES_ONLY:
-            return {"devices": sorted(code for _pk, code, _path in targets)}
-        # The devices in service under every top-level unit the targets lie in.
+            return {"devices": sorted(code for _pk, code, _path, _kind in targets)}
+        kinds = {kind for *_rest, kind in targets}
+        # The devices in service under every top-level unit the targets lie in (of their kind, when they share one).
         under_roots = Q()
-        for root in {unit_codes(path)[0] for _pk, _code, path in targets}:
+        for root in {unit_codes(path)[0] for _pk, _code, path, _kind in targets}:
             under_roots |= Q(unit__path__startswith=f"{root}/")
-        in_service = dict(Device.objects.filter(under_roots, is_active=True).values_list("pk", "unit__path"))
+        population = Device.objects.filter(under_roots, is_active=True)
+        if len(kinds) == 1:
+            population = population.filter(kind__in=kinds)
+        in_service = dict(population.values_list("pk", "unit__path"))
+    # An event for one kind of device (alerts go to e-boards and to loudspeakers as two events) names that kind, and
+    # its units and groups then stand for their devices of that kind only.
+    kind = next(iter(kinds)) if len(kinds) == 1 else None
+    targets = [(pk, code, path) for pk, code, path, _kind in targets]
 
     # Units: count the devices in service under every unit the targets lie in, and how many of them are targets.
     for pk, _code, path in targets:
@@ -84,7 +93,7 @@ def audience_for(device_ids, *, loose: bool = False) -> dict:
         chosen |= {paths[pk] for pk in left}  # each left-over device's own unit, whole
         left = {}
 
-    groups = _whole_groups(left, wanted)
+    groups = _whole_groups(left, wanted, kind)
     audience: dict[str, list] = {}
     if chosen:
         audience["units"] = sorted(unit_codes(p)[-1] for p in chosen)
@@ -94,6 +103,8 @@ def audience_for(device_ids, *, loose: bool = False) -> dict:
         left = {pk: code for pk, code in left.items() if pk not in covered}
     if left:
         audience["devices"] = sorted(left.values())
+    if kind and ("units" in audience or "groups" in audience):
+        audience["kinds"] = [kind]
     return audience
 
 
@@ -104,14 +115,17 @@ def _prefixes(path: str) -> tuple[str, ...]:
     return tuple("/".join(codes[: n + 1]) + "/" for n in range(len(codes)))
 
 
-def _whole_groups(left: dict[int, str], wanted: set[int]) -> dict[int, set[int]]:
-    """Groups holding some of the devices `left`, every member in service of which is wanted; picked greedily."""
+def _whole_groups(left: dict[int, str], wanted: set[int], kind: str | None) -> dict[int, set[int]]:
+    """Groups holding some of the devices `left`, every member in service (of `kind`) of which is wanted; picked
+    greedily."""
     if not left:
         return {}
     through = DeviceGroup.devices.through
     candidate_ids = set(through.objects.filter(device_id__in=list(left)).values_list("devicegroup_id", flat=True))
     members: dict[int, set[int]] = defaultdict(set)
     rows = through.objects.filter(devicegroup_id__in=candidate_ids, device__is_active=True)
+    if kind:
+        rows = rows.filter(device__kind=kind)
     for group_id, device_id in rows.values_list("devicegroup_id", "device_id"):
         members[group_id].add(device_id)
     whole = {g: m for g, m in members.items() if m <= wanted and m & left.keys()}

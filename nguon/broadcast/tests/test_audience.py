@@ -39,13 +39,18 @@ def test_a_few_devices_are_named_by_code(cast):
 def test_every_device_of_a_unit_is_named_by_the_unit_and_every_device_of_the_province_by_the_province(cast):
     here = fleet(cast, cast.commune, "BH", CODES_ONLY + 2)
     there = fleet(cast, cast.other_commune, "TB", CODES_ONLY + 1)
-    assert audience_for(ids(here)) == {"units": [cast.commune.code]}
-    assert audience_for(ids(here + there)) == {"units": [cast.province.code]}
+    speakers = {"kinds": ["speaker"]}  # they are all loudspeakers: the units stand for their loudspeakers
+    assert audience_for(ids(here)) == {"units": [cast.commune.code], **speakers}
+    assert audience_for(ids(here + there)) == {"units": [cast.province.code], **speakers}
     # All of one commune and two of the other: the commune, then the two by code.
-    assert audience_for(ids(here + there[:2])) == {"units": [cast.commune.code], "devices": ["TB-00", "TB-01"]}
+    assert audience_for(ids(here + there[:2])) == {
+        "units": [cast.commune.code],
+        "devices": ["TB-00", "TB-01"],
+        **speakers,
+    }
     # A device out of service does not stop its unit from being named (it gets no events anyway).
     Device.objects.filter(pk=here[0].pk).update(is_active=False)
-    assert audience_for(ids(here[1:])) == {"units": [cast.commune.code]}
+    assert audience_for(ids(here[1:])) == {"units": [cast.commune.code], **speakers}
     # Every device (an empty list): the root units.
     assert audience_for([]) == {"units": sorted(Unit.objects.filter(parent=None).values_list("code", flat=True))}
 
@@ -57,9 +62,9 @@ def test_a_whole_group_is_named_by_the_group(cast):
     group = actions.do_save_group(
         None, unit=cast.province, data=GroupData(name="Chợ", devices=mixed), acting_user=cast.province_admin
     )
-    assert audience_for(ids(mixed)) == {"groups": [group.pk]}
+    assert audience_for(ids(mixed)) == {"groups": [group.pk], "kinds": ["speaker"]}
     # The group and one more device: the group, and the device by code; a group not wholly sent to is not named.
-    assert audience_for(ids(mixed + here[5:6])) == {"groups": [group.pk], "devices": ["BH-05"]}
+    assert audience_for(ids(mixed + here[5:6])) == {"groups": [group.pk], "devices": ["BH-05"], "kinds": ["speaker"]}
     partial = audience_for(ids(mixed[:-1] + here[5:7]))
     assert "groups" not in partial and len(partial["devices"]) == 11
 
@@ -97,7 +102,7 @@ def test_every_signed_event_carries_its_audience(cast, client):
     actions.do_push_command(here[:1], type="stop", body={}, acting_user=cast.approver, unit=cast.commune)
     payloads = [open_event(parse_frames(next(chunks).decode())[0]["data"], public_key) for _ in range(2)]
     assert [(p["type"], p["device"], p["audience"]) for p in payloads] == [
-        ("volume", "*", {"units": ["26068"]}),
+        ("volume", "*", {"units": ["26068"], "kinds": ["speaker"]}),
         ("stop", "BH-00", {"devices": ["BH-00"]}),
     ]
     # Only the gateway's own rows (never signed, never sent) have none.
@@ -118,6 +123,24 @@ def test_a_manifest_event_for_many_scattered_devices_names_their_units(cast):
     there = fleet(cast, cast.other_commune, "TB", 2)
     scattered = ids(here[:-1])  # all but one of the commune: no whole unit
     assert len(audience_for(scattered)["devices"]) == LOOSE_CODES + 1  # a command names each of them
-    assert audience_for(scattered, loose=True) == {"units": [cast.commune.code]}  # a manifest event, the unit
+    assert audience_for(scattered, loose=True) == {"units": [cast.commune.code], "kinds": ["speaker"]}
     event = PushEvent.objects.create(type="manifest", device_ids=scattered + ids(there[:1]))
-    assert event.audience == {"units": sorted([cast.commune.code, cast.other_commune.code])}
+    assert event.audience == {"units": sorted([cast.commune.code, cast.other_commune.code]), "kinds": ["speaker"]}
+
+
+def test_an_event_for_one_kind_names_the_units_with_that_kind(cast):
+    boards = [
+        actions.do_create_device(
+            unit=cast.commune,
+            data=actions.DeviceData(code=f"EB-{i:02d}", name=f"Bảng tin {i}", kind="board"),
+            acting_user=cast.province_admin,
+        )
+        for i in range(CODES_ONLY + 1)
+    ]
+    fleet(cast, cast.commune, "BH", CODES_ONLY + 1)  # loudspeakers in the same commune
+    fleet(cast, cast.other_commune, "TB", 1)  # and one in the other: the province is not wholly meant
+    # The boards' alert event names the commune and the kind, not nine codes (it cannot name the commune alone:
+    # its loudspeakers are not meant). These are the province's only boards, so the province is named.
+    assert audience_for(ids(boards)) == {"units": [cast.province.code], "kinds": ["board"]}
+    everyone = Device.objects.filter(unit=cast.commune)
+    assert audience_for(list(everyone.values_list("pk", flat=True))) == {"units": [cast.commune.code]}

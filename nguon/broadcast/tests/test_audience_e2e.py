@@ -126,7 +126,7 @@ def test_the_agent_refuses_events_replayed_from_another_units_devices(server, ca
         reboot_a = capture(stream_a, "reboot")
         stream_a.close()
         captured = open_event(volume_a.decode().split("data: ")[1].strip(), public_key)
-        assert (captured["device"], captured["audience"]) == ("*", {"units": [cast.commune.code]})
+        assert (captured["device"], captured["audience"]) == ("*", {"units": [cast.commune.code], "kinds": ["speaker"]})
 
         # And one command really meant for B, read from B's own stream on the real server.
         stream_b = Events(server, token_b)

@@ -74,6 +74,8 @@ export function addressed(audience) {
   const list = (value) => (Array.isArray(value) ? value : []);
   const device = state.device || {};
   if (device.code && list(audience.devices).includes(device.code)) return true;
+  // With `kinds`, units and groups stand for their devices of those kinds only.
+  if ("kinds" in audience && !list(audience.kinds).includes(device.kind || "board")) return false;
   if (list(audience.units).some((u) => list(device.units).includes(u))) return true;
   return list(audience.groups).some((g) => list(device.groups).includes(g));
 }
