@@ -4,7 +4,6 @@ import pytest
 from playwright.sync_api import expect
 
 from nguon.core.tests.browser import (
-    CSP_LISTENER,
     PHONE,
     chromium,  # noqa: F401 (a fixture)
     needs_chromium,
@@ -17,9 +16,7 @@ pytestmark = [pytest.mark.browser, needs_chromium, pytest.mark.django_db(transac
 
 def test_phone_menu_opens_and_closes_without_javascript(cast, live_server, chromium):  # noqa: F811
     context = chromium.new_context(locale="vi-VN", java_script_enabled=False, **PHONE)
-    context.add_cookies(
-        [{"name": "sessionid", "value": session_cookie(cast.province_editor), "url": live_server.url}]
-    )
+    context.add_cookies([{"name": "sessionid", "value": session_cookie(cast.province_editor), "url": live_server.url}])
     page = context.new_page()
     page.goto(f"{live_server.url}/bulletins/")
     nav = page.get_by_role("navigation", name="Menu chính")
