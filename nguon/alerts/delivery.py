@@ -69,7 +69,9 @@ def target_devices(alert: Alert, *, area_units=None) -> list[tuple[int, str]]:
     own units when it is not saved yet (the compose form's reach check)."""
     if alert.status not in PLAYABLE:
         return []
-    devices = Device.objects.active().filter(unit__path__startswith=alert.unit.path)
+    # No ordering (the result is sorted by id below): Device's default order is the Vietnamese collation, a Python
+    # function on SQLite that takes seconds over 10,000 devices, on the path from the approval click to the devices.
+    devices = Device.objects.active().filter(unit__path__startswith=alert.unit.path).order_by()
     if alert.status in DRILL_STATUSES:
         devices = devices.filter(is_drill=True)
     if area_units is None:

@@ -46,15 +46,19 @@ def audience_for(device_ids, *, loose: bool = False) -> dict:
     many left-over devices may be named by their units rather than one by one.
     """
     if not device_ids:
-        return {"units": sorted(Unit.objects.filter(parent__isnull=True).values_list("code", flat=True))}
+        return {"units": sorted(Unit.objects.filter(parent__isnull=True).order_by().values_list("code", flat=True))}
     wanted = {int(i) for i in device_ids}
     if len(wanted) > READ_ALL:
-        rows = list(Device.objects.values_list("pk", "code", "unit__path", "kind", "is_active"))
-        targets = [(pk, code, path, kind) for pk, code, path, kind, _active in rows if pk in wanted]
-        kinds = {kind for *_rest, kind in targets}
-        in_service = {pk: path for pk, _code, path, k, active in rows if active and (len(kinds) > 1 or k in kinds)}
+        # One pass over every device without joining units (a few hundred paths are read apart); codes are read
+        # later, for the devices no unit or group covers (most often none).
+        paths = dict(Unit.objects.order_by().values_list("pk", "path"))
+        every = Device.objects.order_by().values_list("pk", "unit_id", "kind", "is_active")
+        rows = [(pk, paths[unit_id], k, active) for pk, unit_id, k, active in every.iterator(chunk_size=5000)]
+        targets = [(pk, None, path, k) for pk, path, k, _active in rows if pk in wanted]
+        kinds = {k for *_rest, k in targets}
+        in_service = {pk: path for pk, path, k, active in rows if active and (len(kinds) > 1 or k in kinds)}
     else:
-        targets = list(Device.objects.filter(pk__in=wanted).values_list("pk", "code", "unit__path", "kind"))
+        targets = list(Device.objects.filter(pk__in=wanted).order_by().values_list("pk", "code", "unit__path", "kind"))
         if len(targets) <= CODES_ONLY:
             return {"devices": sorted(code for _pk, code, _path, _kind in targets)}
         kinds = {kind for *_rest, kind in targets}
@@ -62,7 +66,7 @@ def audience_for(device_ids, *, loose: bool = False) -> dict:
         under_roots = Q()
         for root in {unit_codes(path)[0] for _pk, _code, path, _kind in targets}:
             under_roots |= Q(unit__path__startswith=f"{root}/")
-        population = Device.objects.filter(under_roots, is_active=True)
+        population = Device.objects.filter(under_roots, is_active=True).order_by()  # no collation sort: not shown
         if len(kinds) == 1:
             population = population.filter(kind__in=kinds)
         in_service = dict(population.values_list("pk", "unit__path"))
@@ -102,6 +106,8 @@ def audience_for(device_ids, *, loose: bool = False) -> dict:
         covered = set().union(*groups.values())
         left = {pk: code for pk, code in left.items() if pk not in covered}
     if left:
+        if None in left.values():  # read in one pass without codes: look them up now
+            left = dict(Device.objects.filter(pk__in=list(left)).order_by().values_list("pk", "code"))
         audience["devices"] = sorted(left.values())
     if kind and ("units" in audience or "groups" in audience):
         audience["kinds"] = [kind]

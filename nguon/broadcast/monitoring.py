@@ -38,7 +38,7 @@ def mark_overdue_offline(now=None) -> int:
     """Mark devices silent past their grace time offline (claimed row by row: safe with several workers)."""
     now = now or timezone.now()
     went: list[int] = []
-    for pk in Device.objects.overdue(now).values_list("pk", flat=True):
+    for pk in Device.objects.overdue(now).order_by().values_list("pk", flat=True):
         with transaction.atomic():
             if Device.objects.filter(pk=pk, is_online=True, silent_after__lt=now).update(is_online=False):
                 DeviceStatusChange.objects.create(device_id=pk, at=now, online=False, reason="silent")

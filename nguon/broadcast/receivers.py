@@ -12,7 +12,9 @@ def devices_playing_bulletin(bulletin_id: int) -> set[int]:
     device_ids: set[int] = set()
     for slot in Slot.objects.active().filter(items__bulletin_id=bulletin_id).select_related("unit", "group").distinct():
         device_ids |= audience(slot)
-    return device_ids & set(Device.objects.filter(pk__in=device_ids, is_active=True).values_list("pk", flat=True))
+    return device_ids & set(
+        Device.objects.filter(pk__in=device_ids, is_active=True).order_by().values_list("pk", flat=True)
+    )
 
 
 def audience(slot) -> set[int]:
@@ -28,7 +30,7 @@ def audience(slot) -> set[int]:
         devices = devices.filter(groups=slot.group_id)
     if slot.device_kind:
         devices = devices.filter(kind=slot.device_kind)
-    return set(devices.filter(is_active=True).values_list("pk", flat=True))
+    return set(devices.filter(is_active=True).order_by().values_list("pk", flat=True))  # no collation sort
 
 
 @receiver(bulletin_published, dispatch_uid="broadcast_bulletin_published")

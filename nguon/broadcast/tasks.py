@@ -21,7 +21,7 @@ def roll_manifests_daily() -> int:
     from nguon.broadcast.models import Device
 
     with origin(Origin(channel="worker")):
-        return len(compile_devices(Device.objects.active().values_list("pk", flat=True)))
+        return len(compile_devices(Device.objects.active().order_by().values_list("pk", flat=True)))
 
 
 @db_periodic_task(crontab(minute="*"), retries=1, retry_delay=5)
