@@ -14,6 +14,7 @@ from nguon.alerts.models import Alert, DispatchState
 from nguon.alerts.receipts import advance
 from nguon.alerts.tests.helpers import device_at
 from nguon.conftest import PASSWORD, current_code, give_totp
+from nguon.core.tests.browser import chromium  # noqa: F401
 from nguon.core.tests.test_browser import browser as browser  # noqa: F401  (Debian chromium fixture)
 from nguon.core.tests.test_browser import pytestmark as browser_marks
 

@@ -45,9 +45,13 @@ document.addEventListener("securitypolicyviolation", function (e) {
 """
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """One chromium for the whole session (starting it costs about a second)."""
+    """One chromium per test module (starting it costs about a second).
+
+    Not per session: Playwright's sync API runs an event loop in the main thread while it is open, so a session-wide
+    browser would break every later test that calls `asyncio.run` (the agent's) and any other Playwright instance.
+    """
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop in this thread; Django then refuses ORM calls from the test body,

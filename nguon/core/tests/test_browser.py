@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from nguon.conftest import PASSWORD, current_code, give_totp
+from nguon.core.tests.browser import chromium  # noqa: F401
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
@@ -20,27 +21,9 @@ pytestmark = [
 
 
 @pytest.fixture
-def browser(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; Django then refuses ORM calls from the test body,
-    # although they never run inside that loop. Django documents this switch for exactly this case.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
+def browser(chromium):  # noqa: F811  (the fixture imported above)
+    """The shared chromium of nguon.core.tests.browser, under the name these tests use."""
+    return chromium
 
 
 def test_approver_signs_in_with_totp_and_sees_vietnamese_dashboard(live_server, cast, browser, settings):
