@@ -41,7 +41,7 @@ trap restore EXIT
 trap 'exit 2' INT TERM
 
 # Run from nguon/ so that only the project is scanned (not .venv, bench or docs).
-if ! (cd "$ROOT/nguon" && "$NGUON" makemessages -l vi --no-location --no-obsolete --ignore "*/tests/*" -v0); then
+if ! (cd "$ROOT/nguon" && "$NGUON" makemessages -l vi --no-location --no-wrap --no-obsolete --ignore "*/tests/*" -v0); then
   echo "check-messages: makemessages failed" >&2
   exit 2
 fi

@@ -120,7 +120,9 @@ class BulletinFilterForm(Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     status = forms.ChoiceField(label=_("Status"), choices=[("", _("All")), *Status.choices], required=False)
     priority = forms.ChoiceField(label=_("Priority"), choices=[("", _("All")), *Priority.choices], required=False)
-    category = forms.ModelChoiceField(label=_("Topic"), queryset=Category.objects.all(), required=False)
+    category = forms.ModelChoiceField(
+        label=_("Topic"), queryset=Category.objects.all(), required=False, empty_label=_("All")
+    )
     unit = forms.CharField(label=_("Unit code"), required=False, max_length=20)
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -54,7 +54,7 @@ def production_defaults(app_configs, **kwargs):
             Warning(
                 "No SMTP server: e-mail (notifications, password reset) is only written to the log.",
                 hint="Set NGUON_SMTP_HOST (and NGUON_SMTP_USER, NGUON_SMTP_PASSWORD, NGUON_EMAIL_FROM).",
-                id="nguon.W007",
+                id="nguon.W008",
             )
         )
     warnings.extend(_demo_accounts())
