@@ -122,8 +122,28 @@ class PageWatch:
 
 
 def page_is_wider_than_screen(page) -> int:
-    """How many CSS pixels the page overflows the viewport horizontally (0 when it fits)."""
-    return page.evaluate(
+    """How many CSS pixels the page overflows the screen horizontally (0 when it fits).
+
+    Measured against the emulated screen, not `innerWidth`: a mobile browser widens its layout viewport (and
+    zooms out) to fit a page that overflows, so `innerWidth` grows with the very overflow we look for.
+    """
+    width = page.evaluate(
         "Math.max(document.documentElement.scrollWidth, document.body ? document.body.scrollWidth : 0)"
-        " - window.innerWidth"
     )
+    return max(0, width - page.viewport_size["width"])
+
+
+WIDEST = """(limit) => {
+  for (const e of [...document.querySelectorAll("body *")].reverse()) {
+    if (e.closest("select")) continue;
+    const r = e.getBoundingClientRect();
+    if (r.right > limit + 1) return e.tagName.toLowerCase() + (e.className ? "." + e.className : "") + " «" +
+      (e.textContent || e.value || "").trim().slice(0, 40) + "» ends at " + Math.round(r.right) + " px";
+  }
+  return "";
+}"""
+
+
+def widest_element(page) -> str:
+    """The innermost element that sticks out past the screen's right edge, to name in a failure."""
+    return page.evaluate(WIDEST, page.viewport_size["width"])

@@ -25,6 +25,7 @@ from nguon.core.tests.browser import (
     needs_chromium,
     page_is_wider_than_screen,
     signed_in_context,
+    widest_element,
 )
 
 pytestmark = [pytest.mark.browser, needs_chromium, pytest.mark.django_db(transaction=True)]
@@ -155,7 +156,7 @@ class Crawl:
             return []
         over = page_is_wider_than_screen(page)
         if over > 1:
-            self.problem(path, "wider than the screen", f"by {over} px")
+            self.problem(path, "wider than the screen", f"by {over} px: {widest_element(page)}")
         for violation in watch.csp_violations(page):
             self.problem(path, "CSP violation", violation)
         if page.locator("html").get_attribute("lang") == "vi":
