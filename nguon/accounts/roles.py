@@ -26,6 +26,8 @@ class Capability(models.TextChoices):
     OPERATE_DEVICES = "operate_devices", _("Schedule programmes and send commands to devices")
     ISSUE_ALERTS = "issue_alerts", _("Compose and import emergency alerts")
     APPROVE_ALERTS = "approve_alerts", _("Approve, issue and cancel emergency alerts")
+    HANDLE_FEEDBACK = "handle_feedback", _("Receive, route and answer citizens' feedback")
+    APPROVE_FEEDBACK = "approve_feedback", _("Approve and publish answers to citizens' feedback")
 
 
 ALL_ROLES = frozenset(Role)
@@ -43,6 +45,8 @@ CAPABILITIES: dict[Capability, frozenset[Role]] = {
     Capability.OPERATE_DEVICES: frozenset({Role.OPERATOR, Role.APPROVER}),
     Capability.ISSUE_ALERTS: frozenset({Role.EDITOR, Role.APPROVER, Role.OPERATOR}),
     Capability.APPROVE_ALERTS: frozenset({Role.APPROVER}),
+    Capability.HANDLE_FEEDBACK: frozenset({Role.EDITOR, Role.APPROVER, Role.OPERATOR}),
+    Capability.APPROVE_FEEDBACK: frozenset({Role.APPROVER}),
 }
 
 # Roles whose holders must pass a TOTP check at every sign-in.

@@ -85,6 +85,14 @@ try:
     EMAIL_FROM = env_str("NGUON_EMAIL_FROM", "")
     # How long a password-reset link sent by e-mail stays usable.
     PASSWORD_RESET_MINUTES = env_int("NGUON_PASSWORD_RESET_MINUTES", 60, minimum=5, maximum=7 * 24 * 60)
+    # Citizens' feedback: how long after the answer a citizen may reopen it (then it closes), how long contact
+    # details are kept after closing (NĐ 13/2023), and the files a submission may carry.
+    FEEDBACK_REOPEN_DAYS = env_int("NGUON_FEEDBACK_REOPEN_DAYS", 15, minimum=1, maximum=365)
+    FEEDBACK_RETENTION_DAYS = env_int("NGUON_FEEDBACK_RETENTION_DAYS", 365, minimum=30, maximum=3650)
+    FEEDBACK_MAX_FILES = env_int("NGUON_FEEDBACK_MAX_FILES", 4, minimum=0, maximum=10)
+    FEEDBACK_MAX_FILE_MB = env_int("NGUON_FEEDBACK_MAX_FILE_MB", 20, minimum=1, maximum=200)
+    # Submissions accepted per client address per hour on the public form and through partner keys.
+    FEEDBACK_RATE_PER_HOUR = env_int("NGUON_FEEDBACK_RATE_PER_HOUR", 10, minimum=1, maximum=100000)
 except EnvError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 
@@ -143,6 +151,7 @@ INSTALLED_APPS = [
     "nguon.alerts",
     "nguon.help",
     "nguon.notifications",
+    "nguon.feedback",
 ]
 
 MIDDLEWARE = [

@@ -17,6 +17,8 @@ urlpatterns = [
     path("alerts/", include("nguon.alerts.urls")),
     path("canh-bao/", include("nguon.alerts.public_urls")),
     path("notifications/", include("nguon.notifications.urls")),
+    path("feedback/", include("nguon.feedback.urls")),
+    path("phan-anh/", include("nguon.feedback.public_urls")),
     path("help/", include("nguon.help.urls")),
     path("api/", api.urls),
     path("device/v1/", device_api.urls()),

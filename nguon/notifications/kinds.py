@@ -36,6 +36,12 @@ KINDS: dict[str, KindInfo] = {
         _roles(Capability.APPROVE_CONTENT, Capability.EDIT_CONTENT, Capability.APPROVE_ALERTS) | {Role.OPERATOR}, True
     ),
     Kind.DEVICES_OFFLINE: KindInfo(DEVICE_ROLES, True),
+    Kind.FEEDBACK_RECEIVED: KindInfo(_roles(Capability.HANDLE_FEEDBACK), True),
+    Kind.FEEDBACK_ASSIGNED: KindInfo(_roles(Capability.HANDLE_FEEDBACK), True),
+    Kind.FEEDBACK_DRAFTED: KindInfo(_roles(Capability.APPROVE_FEEDBACK), True),
+    Kind.FEEDBACK_RETURNED: KindInfo(_roles(Capability.HANDLE_FEEDBACK), True),
+    Kind.FEEDBACK_REOPENED: KindInfo(_roles(Capability.HANDLE_FEEDBACK), True),
+    Kind.FEEDBACK_DUE: KindInfo(_roles(Capability.HANDLE_FEEDBACK), True),
 }
 
 

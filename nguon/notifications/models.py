@@ -19,6 +19,12 @@ class Kind(models.TextChoices):
     BULLETIN_APPROVED = "bulletin_approved", _("Your bulletin was approved")
     DEADLINE = "deadline", _("A deadline is near")
     DEVICES_OFFLINE = "devices_offline", _("Devices went offline")
+    FEEDBACK_RECEIVED = "feedback_received", _("New feedback from a citizen")
+    FEEDBACK_ASSIGNED = "feedback_assigned", _("Feedback assigned to you")
+    FEEDBACK_DRAFTED = "feedback_drafted", _("An answer to feedback awaits approval")
+    FEEDBACK_RETURNED = "feedback_returned", _("Your answer to feedback was returned")
+    FEEDBACK_REOPENED = "feedback_reopened", _("A citizen reopened feedback")
+    FEEDBACK_DUE = "feedback_due", _("Feedback is due or overdue")
 
 
 # Kinds that sound in the recipient's open back-office pages (see static/nguon/notifications.js).

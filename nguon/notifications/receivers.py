@@ -13,7 +13,7 @@ import logging
 from django.conf import settings
 from django.dispatch import receiver
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -21,6 +21,7 @@ from nguon.accounts.roles import Capability
 from nguon.alerts.signals import alert_issued, alert_pending, alert_rejected, alert_withdrawn
 from nguon.broadcast.signals import devices_went_offline
 from nguon.content.actions import bulletin_approved, bulletin_returned, bulletin_submitted, bulletin_withdrawn
+from nguon.feedback.actions import feedback_changed
 from nguon.notifications.actions import notify, resolve
 from nguon.notifications.kinds import DEVICE_ROLES
 from nguon.notifications.models import Kind
@@ -278,3 +279,89 @@ def on_devices_offline(sender, device_ids, at, **kwargs):
             continue
         notify([people[user_id]], Kind.DEVICES_OFFLINE, key=f"devices_offline:{at.isoformat()}", now=at,
                **_offline_text(mine))  # fmt: skip
+
+
+# --- Citizens' feedback -------------------------------------------------------------------------------------------
+
+
+def feedback_key(feedback, what: str) -> str:
+    return f"feedback_{what}:{feedback.pk}:"
+
+
+def _feedback_link(feedback) -> str:
+    return reverse("feedback:detail", args=[feedback.pk])
+
+
+def _feedback_title(feedback) -> str:
+    return feedback.title or feedback.topic.name
+
+
+@receiver(feedback_changed, dispatch_uid="notifications_feedback_changed")
+@safe
+def on_feedback_changed(sender, feedback, event, actor=None, **kwargs):
+    common = {"link": _feedback_link(feedback), "unit": feedback.handler_unit, "exclude": [actor]}
+    if event.action in ("submit", "transfer"):
+        handlers = holders(Capability.HANDLE_FEEDBACK, feedback.handler_unit)
+        if feedback.handler_organisation_id:
+            # An organisation's feedback goes to its own people when it has any; else to the unit's handlers.
+            own = handlers.filter(organisation=feedback.handler_organisation)
+            handlers = own if own.exists() else handlers
+        notify(
+            handlers,
+            Kind.FEEDBACK_RECEIVED,
+            title=_("New feedback %(number)s: %(title)s")
+            % {"number": feedback.number, "title": _feedback_title(feedback)},
+            body=_("%(topic)s, %(unit)s.") % {"topic": feedback.topic.name, "unit": feedback.unit.name},
+            key=f"{feedback_key(feedback, 'received')}{event.pk}",
+            **common,
+        )
+    elif event.action == "accept" or event.action == "refuse":
+        resolve(feedback_key(feedback, "received"))
+    elif event.action == "assign" and feedback.assignee_id:
+        resolve(feedback_key(feedback, "received"))
+        notify(
+            [feedback.assignee],
+            Kind.FEEDBACK_ASSIGNED,
+            title=_("Feedback %(number)s assigned to you") % {"number": feedback.number},
+            body=_("%(who)s: %(title)s, due %(due)s.")
+            % {
+                "who": _who(actor),
+                "title": _feedback_title(feedback),
+                "due": timezone.localtime(feedback.due_at).strftime("%d/%m/%Y") if feedback.due_at else "—",
+            },
+            key=f"{feedback_key(feedback, 'assigned')}{event.pk}",
+            **common,
+        )
+    elif event.action == "draft":
+        notify(
+            holders(Capability.APPROVE_FEEDBACK, feedback.handler_unit),
+            Kind.FEEDBACK_DRAFTED,
+            title=_("Answer to approve: %(number)s") % {"number": feedback.number},
+            body=_("%(who)s drafted an answer to “%(title)s”.")
+            % {"who": _who(actor), "title": _feedback_title(feedback)},
+            key=f"{feedback_key(feedback, 'drafted')}{event.pk}",
+            **common,
+        )
+    elif event.action == "return":
+        resolve(feedback_key(feedback, "drafted"))
+        notify(
+            [feedback.assignee] if feedback.assignee_id else [],
+            Kind.FEEDBACK_RETURNED,
+            title=_("Answer returned: %(number)s") % {"number": feedback.number},
+            body=_("%(who)s wrote: %(comment)s") % {"who": _who(actor), "comment": event.note},
+            **common,
+        )
+    elif event.action in ("approve", "answer"):
+        resolve(feedback_key(feedback, "drafted"))
+    elif event.action == "reopen":
+        people = (
+            [feedback.assignee] if feedback.assignee_id else holders(Capability.HANDLE_FEEDBACK, feedback.handler_unit)
+        )
+        notify(
+            people,
+            Kind.FEEDBACK_REOPENED,
+            title=_("Feedback reopened by the citizen: %(number)s") % {"number": feedback.number},
+            body=event.note,
+            key=f"{feedback_key(feedback, 'reopened')}{event.pk}",
+            **common,
+        )

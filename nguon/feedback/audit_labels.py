@@ -1,0 +1,43 @@
+"""Labels of the feedback app's audit actions (see nguon/audit/labels.py)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from nguon.audit.labels import Field, register
+from nguon.feedback.models import Channel, RefusalReason, Status
+
+register(
+    "feedback",
+    actions={
+        "feedback.submitted": _("Feedback received"),
+        "feedback.accepted": _("Feedback accepted"),
+        "feedback.refused": _("Feedback refused"),
+        "feedback.assigned": _("Feedback assigned"),
+        "feedback.started": _("Feedback handling started"),
+        "feedback.answer_drafted": _("Answer to feedback drafted"),
+        "feedback.answer_approved": _("Answer to feedback approved"),
+        "feedback.answer_returned": _("Answer to feedback returned"),
+        "feedback.answered": _("Feedback answered"),
+        "feedback.closed": _("Feedback closed"),
+        "feedback.reopened": _("Feedback reopened by the citizen"),
+        "feedback.rated": _("Answer rated by the citizen"),
+        "feedback.transferred": _("Feedback transferred"),
+        "feedback.noted": _("Internal note on feedback"),
+    },
+    fields={
+        "status": Field(_("Status"), values=Status),
+        "channel": Field(_("Channel"), values=Channel),
+        "reason": Field(_("Reason"), values=RefusalReason),
+        "topic": _("Topic"),
+        "unit": _("Commune"),
+        "handler": _("Handled by"),
+        "attachments": _("Files"),
+        "due_at": _("Due"),
+        "note": _("Note"),
+        "duplicate_of": _("Duplicate of"),
+        "assignee": _("Assigned to"),
+        "on_time": _("On time"),
+        "rating": _("Satisfaction"),
+        "from": _("From"),
+        "to": _("To"),
+    },
+)
