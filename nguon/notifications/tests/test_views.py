@@ -115,7 +115,11 @@ def test_preferences_page_turns_email_off_per_kind_and_is_audited(cast, client_f
     assert "Bản tin chờ phê duyệt" not in page and "Thiết bị mất kết nối" not in page
     assert 'name="bulletin_returned__email" id="id_bulletin_returned__email" checked' in page
 
-    kept = {f"{kind}__email": "on" for kind in ("alert_withdrawn", "alert_rejected", "deadline")}
+    kept = {
+        f"{kind}__email": "on"
+        for kind in ("alert_withdrawn", "alert_rejected", "deadline")
+        + tuple(k for k in Kind.values if k.startswith("feedback_") and k != "feedback_drafted")
+    }
     response = client.post("/notifications/settings/", {**kept, "bulletin_approved__email": "on"})  # returned: off
     assert response.status_code == 302
     assert ChannelChoice.objects.get(user=cast.commune_editor, kind=Kind.BULLETIN_RETURNED).enabled is False
