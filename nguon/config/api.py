@@ -123,6 +123,8 @@ from nguon.alerts.api import router as alerts_router  # noqa: E402
 from nguon.audit.api import router as audit_router  # noqa: E402
 from nguon.broadcast.api import router as broadcast_router  # noqa: E402
 from nguon.content.api import router as content_router  # noqa: E402
+from nguon.feedback.api import router as feedback_router  # noqa: E402
+from nguon.feedback.figures_api import router as feedback_figures_router  # noqa: E402
 from nguon.notifications.api import router as notifications_router  # noqa: E402
 from nguon.units.api import router as units_router  # noqa: E402
 
@@ -133,3 +135,6 @@ api.add_router("/v1/bulletins", content_router)
 api.add_router("/v1/devices", broadcast_router)
 api.add_router("/v1/alerts", alerts_router)
 api.add_router("/v1/notifications", notifications_router)
+# Figures first: "/v1/feedback/figures" must not be taken for a feedback id by the staff router.
+api.add_router("/v1/feedback/figures", feedback_figures_router)
+api.add_router("/v1/feedback", feedback_router)

@@ -152,6 +152,7 @@ INSTALLED_APPS = [
     "nguon.help",
     "nguon.notifications",
     "nguon.feedback",
+    "captcha",
 ]
 
 MIDDLEWARE = [
@@ -361,6 +362,16 @@ def _huey() -> dict:
 
 
 HUEY = _huey()
+
+# A cache every process shares: rate limits (django-ratelimit) count across server processes and machines. Redis
+# when configured; otherwise a table in the database (created by the feedback app's migration).
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "nguon_cache"}}
+RATELIMIT_USE_CACHE = "default"
+# The client address for rate limits: REMOTE_ADDR (behind a proxy, the proxy sets it; see docs/deploy.md).
+RATELIMIT_IP_META_KEY = "REMOTE_ADDR"
 
 LOGGING = {
     "version": 1,

@@ -19,6 +19,8 @@ urlpatterns = [
     path("notifications/", include("nguon.notifications.urls")),
     path("feedback/", include("nguon.feedback.urls")),
     path("phan-anh/", include("nguon.feedback.public_urls")),
+    path("open311/", include("nguon.feedback.open311.urls")),
+    path("captcha/", include("captcha.urls")),
     path("help/", include("nguon.help.urls")),
     path("api/", api.urls),
     path("device/v1/", device_api.urls()),

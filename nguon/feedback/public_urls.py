@@ -1,11 +1,7 @@
-from django.urls import path
+"""Public URLs of the feedback app (/phan-anh/), under the "feedback_public" namespace."""
 
-from nguon.feedback import public_views
+from nguon.feedback import form_urls, qa_urls
 
 app_name = "feedback_public"
 
-urlpatterns = [
-    path("", public_views.submit, name="form"),
-    path("tra-cuu/", public_views.track, name="track"),
-    path("t/<str:token>/", public_views.status, name="status"),
-]
+urlpatterns = [*qa_urls.urlpatterns, *form_urls.urlpatterns]

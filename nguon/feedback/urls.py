@@ -1,10 +1,8 @@
-from django.urls import path
+"""Back-office URLs of the feedback app, one module per area, under the "feedback" namespace."""
 
-from nguon.feedback import views
+from nguon.feedback import figures_urls, staff_urls
+from nguon.feedback.open311 import key_urls
 
 app_name = "feedback"
 
-urlpatterns = [
-    path("", views.feedback_list, name="list"),
-    path("<int:pk>/", views.feedback_detail, name="detail"),
-]
+urlpatterns = [*figures_urls.urlpatterns, *key_urls.urlpatterns, *staff_urls.urlpatterns]

@@ -1,0 +1,3 @@
+"""The feedback dashboard (figures and charts)."""
+
+urlpatterns: list = []

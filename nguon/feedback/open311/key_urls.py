@@ -1,0 +1,3 @@
+"""Back-office pages for partner API keys (Open311)."""
+
+urlpatterns: list = []

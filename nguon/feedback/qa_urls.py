@@ -1,0 +1,3 @@
+"""The public questions and answers pages."""
+
+urlpatterns: list = []
