@@ -189,9 +189,9 @@ def _history(feedback, action, from_status, *, actor=None, actor_label="", note=
     )
 
 
-def _audit(action: str, feedback: Feedback, *, actor=None, actor_label=None, changes=None) -> None:
+def _audit(feedback: Feedback, *, audit_action: str, actor=None, actor_label=None, changes=None) -> None:
     record_event(
-        f"feedback.{action}",
+        audit_action,
         actor=actor,
         obj=feedback,
         unit=feedback.handler_unit,
@@ -274,8 +274,8 @@ def do_submit_feedback(
             feedback, "submit", "", actor=acting_user, actor_label=label, public=True, data={"channel": channel}
         )
         _audit(
-            "submitted",
             feedback,
+            audit_action="feedback.submitted",
             actor=acting_user,
             actor_label=label,
             changes={
@@ -320,6 +320,7 @@ def _step(
     allowed_from,
     to: str | None,
     action: str,
+    audit_action: str,
     note: str = "",
     public: bool = True,
     extra: dict | None = None,
@@ -349,27 +350,9 @@ def _step(
         if note:
             changes["note"] = note
         changes.update(audit_changes or {})
-        _audit(action_audit_name(action), feedback, actor=acting_user, changes=changes)
+        _audit(feedback, audit_action=audit_action, actor=acting_user, changes=changes)
         _after_commit(feedback, event, acting_user)
     return feedback
-
-
-def action_audit_name(action: str) -> str:
-    return {
-        "accept": "accepted",
-        "refuse": "refused",
-        "assign": "assigned",
-        "start": "started",
-        "draft": "answer_drafted",
-        "approve": "answer_approved",
-        "return": "answer_returned",
-        "answer": "answered",
-        "close": "closed",
-        "reopen": "reopened",
-        "rate": "rated",
-        "transfer": "transferred",
-        "note": "noted",
-    }.get(action, action)
 
 
 def do_accept_feedback(feedback: Feedback, *, acting_user, now: datetime | None = None) -> Feedback:
@@ -383,6 +366,7 @@ def do_accept_feedback(feedback: Feedback, *, acting_user, now: datetime | None 
         allowed_from={Status.RECEIVED},
         to=Status.ACCEPTED,
         action="accept",
+        audit_action="feedback.accepted",
         extra={"accepted_at": now, "due_at": due},
         audit_changes={"due_at": due.isoformat()},
         now=now,
@@ -412,6 +396,7 @@ def do_refuse_feedback(
         allowed_from={Status.RECEIVED, Status.ACCEPTED, Status.ASSIGNED},
         to=Status.REFUSED,
         action="refuse",
+        audit_action="feedback.refused",
         note=note,
         extra={"refusal_reason": reason, "duplicate_of": duplicate_of, "closed_at": timezone.now(), "due_at": None},
         audit_changes={"reason": reason, **({"duplicate_of": duplicate_of.number} if duplicate_of else {})},
@@ -436,6 +421,7 @@ def do_assign_feedback(feedback: Feedback, *, acting_user, assignee) -> Feedback
         allowed_from={Status.ACCEPTED, Status.ASSIGNED, Status.IN_PROGRESS},
         to=Status.ASSIGNED,
         action="assign",
+        audit_action="feedback.assigned",
         public=False,
         extra={"assignee": assignee},
         audit_changes={"assignee": assignee.get_username()},
@@ -450,6 +436,7 @@ def do_start_feedback(feedback: Feedback, *, acting_user) -> Feedback:
         allowed_from={Status.ACCEPTED, Status.ASSIGNED},
         to=Status.IN_PROGRESS,
         action="start",
+        audit_action="feedback.started",
         extra={} if feedback.assignee_id else {"assignee": acting_user},
     )
 
@@ -477,6 +464,7 @@ def do_draft_answer(feedback: Feedback, *, acting_user, answer: str) -> Feedback
         allowed_from={Status.ACCEPTED, Status.ASSIGNED, Status.IN_PROGRESS, Status.DRAFTED},
         to=Status.DRAFTED,
         action="draft",
+        audit_action="feedback.answer_drafted",
         public=False,
         extra={"answer": answer, **({} if feedback.assignee_id else {"assignee": acting_user})},
     )
@@ -492,6 +480,7 @@ def do_approve_answer(feedback: Feedback, *, acting_user, send: bool = True, now
         allowed_from={Status.DRAFTED},
         to=Status.APPROVED,
         action="approve",
+        audit_action="feedback.answer_approved",
         public=False,
         extra={"answer_approved_by": acting_user},
         now=now,
@@ -513,6 +502,7 @@ def do_return_answer(feedback: Feedback, *, acting_user, comment: str) -> Feedba
         allowed_from={Status.DRAFTED, Status.APPROVED},
         to=Status.IN_PROGRESS,
         action="return",
+        audit_action="feedback.answer_returned",
         note=comment[:MAX_NOTE],
         public=False,
     )
@@ -529,6 +519,7 @@ def do_send_answer(feedback: Feedback, *, acting_user, now: datetime | None = No
         allowed_from={Status.APPROVED},
         to=Status.ANSWERED,
         action="answer",
+        audit_action="feedback.answered",
         note=feedback.answer,
         extra={"answered_at": now, "on_time": on_time},
         audit_changes={"on_time": on_time},
@@ -545,6 +536,7 @@ def do_close_feedback(feedback: Feedback, *, acting_user, now: datetime | None =
         allowed_from={Status.ANSWERED},
         to=Status.CLOSED,
         action="close",
+        audit_action="feedback.closed",
         extra={"closed_at": now},
         now=now,
     )
@@ -570,6 +562,7 @@ def do_transfer_feedback(feedback: Feedback, *, acting_user, organisation: Organ
         allowed_from=set(OPEN_STATUSES) - {Status.APPROVED},
         to=Status.RECEIVED,
         action="transfer",
+        audit_action="feedback.transferred",
         note=reason[:MAX_NOTE],
         public=False,
         extra={
@@ -597,12 +590,15 @@ def do_add_note(feedback: Feedback, *, acting_user, text: str) -> Feedback:
         allowed_from=None,
         to=None,
         action="note",
+        audit_action="feedback.noted",
         note=text,
         public=False,
     )
 
 
-def _citizen_step(feedback: Feedback, *, action: str, to: str | None, note="", extra=None, changes=None) -> Feedback:
+def _citizen_step(
+    feedback: Feedback, *, action: str, audit_action: str, to: str | None, note="", extra=None, changes=None
+) -> Feedback:
     with transaction.atomic():
         feedback = _lock(feedback)
         from_status = feedback.status
@@ -614,7 +610,7 @@ def _citizen_step(feedback: Feedback, *, action: str, to: str | None, note="", e
         feedback.save()
         event = _history(feedback, action, from_status, actor_label="citizen", note=note, public=True)
         audit = {"status": [from_status, feedback.status]} if to and to != from_status else {}
-        _audit(action_audit_name(action), feedback, actor_label="citizen", changes={**audit, **(changes or {})})
+        _audit(feedback, audit_action=audit_action, actor_label="citizen", changes={**audit, **(changes or {})})
         _after_commit(feedback, event, None)
     return feedback
 
@@ -641,6 +637,7 @@ def do_reopen_by_citizen(feedback: Feedback, *, reason: str, now: datetime | Non
     return _citizen_step(
         feedback,
         action="reopen",
+        audit_action="feedback.reopened",
         to=Status.IN_PROGRESS,
         note=reason,
         extra={
@@ -665,6 +662,7 @@ def do_rate_answer(feedback: Feedback, *, rating: int, comment: str = "") -> Fee
     return _citizen_step(
         feedback,
         action="rate",
+        audit_action="feedback.rated",
         to=None,
         note=comment,
         extra={"rating": rating, "rating_comment": comment},
@@ -686,7 +684,12 @@ def close_answered(now: datetime | None = None) -> int:
             locked.status_changed_at = now
             locked.save()
             event = _history(locked, "close", Status.ANSWERED, actor_label="system", public=True)
-            _audit("closed", locked, actor_label="system", changes={"status": [Status.ANSWERED, Status.CLOSED]})
+            _audit(
+                locked,
+                audit_action="feedback.closed",
+                actor_label="system",
+                changes={"status": [Status.ANSWERED, Status.CLOSED]},
+            )
             _after_commit(locked, event, None)
             closed += 1
     return closed
