@@ -15,6 +15,7 @@ NAVIGATION = [
     (_("Devices"), "broadcast:fleet", Capability.VIEW),
     (_("Schedules"), "schedules:index", Capability.VIEW),
     (_("Alerts"), "alerts:list", Capability.VIEW),
+    (_("Feedback"), "feedback:list", Capability.VIEW),
     (_("Reports"), None, Capability.VIEW),
 ]
 

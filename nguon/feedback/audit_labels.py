@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from nguon.audit.labels import Field, register
 from nguon.feedback.models import Channel, RefusalReason, Status
+from nguon.feedback.privacy import ErasureTrigger
 
 register(
     "feedback",
@@ -22,6 +23,9 @@ register(
         "feedback.rated": _("Answer rated by the citizen"),
         "feedback.transferred": _("Feedback transferred"),
         "feedback.noted": _("Internal note on feedback"),
+        "feedback.contact_viewed": _("Citizen's contact details viewed"),
+        "feedback.personal_data_erased": _("Citizen's personal data erased"),
+        "feedback.personal_data_exported": _("Citizen's personal data exported"),
     },
     fields={
         "status": Field(_("Status"), values=Status),
@@ -39,5 +43,9 @@ register(
         "rating": _("Satisfaction"),
         "from": _("From"),
         "to": _("To"),
+        "number": _("Feedback number"),
+        "numbers": _("Feedback numbers"),
+        "count": _("Number of items"),
+        "trigger": Field(_("Why"), values=ErasureTrigger),
     },
 )
