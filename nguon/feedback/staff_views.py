@@ -145,10 +145,29 @@ def feedback_list(request):
 # --- One item -----------------------------------------------------------------------------------------------------
 
 
+# History steps (Event.action) named by the label of the audit action each one writes.
+EVENT_AUDIT_ACTIONS = {
+    "submit": "feedback.submitted",
+    "accept": "feedback.accepted",
+    "refuse": "feedback.refused",
+    "assign": "feedback.assigned",
+    "start": "feedback.started",
+    "draft": "feedback.answer_drafted",
+    "approve": "feedback.answer_approved",
+    "return": "feedback.answer_returned",
+    "answer": "feedback.answered",
+    "close": "feedback.closed",
+    "reopen": "feedback.reopened",
+    "rate": "feedback.rated",
+    "transfer": "feedback.transferred",
+    "note": "feedback.noted",
+}
+
+
 def _event_rows(feedback):
     rows = []
     for event in feedback.events.select_related("actor"):
-        label, _known = action_label(f"feedback.{actions.action_audit_name(event.action)}")
+        label, _known = action_label(EVENT_AUDIT_ACTIONS.get(event.action, event.action))
         rows.append({"event": event, "label": label})
     return rows
 
