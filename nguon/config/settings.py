@@ -93,8 +93,12 @@ try:
     FEEDBACK_MAX_FILE_MB = env_int("NGUON_FEEDBACK_MAX_FILE_MB", 20, minimum=1, maximum=200)
     # Submissions accepted per client address per hour on the public form and through partner keys.
     FEEDBACK_RATE_PER_HOUR = env_int("NGUON_FEEDBACK_RATE_PER_HOUR", 10, minimum=1, maximum=100000)
+    # The Open311 GeoReport v2 jurisdiction_id partner apps may send (empty: the public host name without "www.").
+    OPEN311_JURISDICTION = env_str("NGUON_OPEN311_JURISDICTION", "")
 except EnvError as exc:
     raise ImproperlyConfigured(str(exc)) from None
+
+OPEN311_JURISDICTION = OPEN311_JURISDICTION or (urlsplit(PUBLIC_URL).hostname or "localhost").removeprefix("www.")
 
 if SMTP_SECURITY not in ("starttls", "ssl", "none"):
     raise ImproperlyConfigured(f"NGUON_SMTP_SECURITY={SMTP_SECURITY!r} must be starttls, ssl or none")

@@ -26,6 +26,8 @@ register(
         "feedback.contact_viewed": _("Citizen's contact details viewed"),
         "feedback.personal_data_erased": _("Citizen's personal data erased"),
         "feedback.personal_data_exported": _("Citizen's personal data exported"),
+        "feedback.key_issued": _("Partner API key issued"),
+        "feedback.key_revoked": _("Partner API key revoked"),
     },
     fields={
         "status": Field(_("Status"), values=Status),
@@ -47,5 +49,9 @@ register(
         "numbers": _("Feedback numbers"),
         "count": _("Number of items"),
         "trigger": Field(_("Why"), values=ErasureTrigger),
+        "name": _("Name"),
+        "prefix": _("Key prefix"),
+        "scope": _("Limited to"),
+        "can_submit": _("May submit requests"),
     },
 )
