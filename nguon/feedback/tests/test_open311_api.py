@@ -251,7 +251,9 @@ def test_form_encoding_is_required_and_odd_requests_never_fail(api, cast, key):
     assert response.status_code == 413
     with override_settings(DATA_UPLOAD_MAX_NUMBER_FIELDS=5):
         assert api.post("/open311/requests.json", form(key)).status_code == 400
-    response = api.post("/open311/requests.xml", b"\xff\xfe\x00garbage", content_type="application/x-www-form-urlencoded")
+    response = api.post(
+        "/open311/requests.xml", b"\xff\xfe\x00garbage", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 403
     assert api.get("/open311/tokens/.json").status_code == 404
 
@@ -278,7 +280,11 @@ def test_reading_shows_no_personal_data(api, cast, key):
     assert set(items) == {number, published.number, refused.number}
     fresh, done, spam = items[number], items[published.number], items[refused.number]
     assert (fresh["status"], fresh["description"], fresh["status_notes"], fresh["lat"]) == ("open", None, None, None)
-    assert (fresh["address"], fresh["address_id"], fresh["agency_responsible"]) == ("Phường Biên Hòa", "26068", "Phường Biên Hòa")
+    assert (fresh["address"], fresh["address_id"], fresh["agency_responsible"]) == (
+        "Phường Biên Hòa",
+        "26068",
+        "Phường Biên Hòa",
+    )
     assert fresh["requested_datetime"].endswith("+07:00") and fresh["media_url"] is None
     assert done["status"] == "open" and done["description"] == "Đèn đường trên đường Phan Trung bị hỏng."
     assert done["status_notes"] == "Đã thay bóng đèn ngày 4/12." and done["expected_datetime"]
