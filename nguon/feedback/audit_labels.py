@@ -28,6 +28,9 @@ register(
         "feedback.personal_data_exported": _("Citizen's personal data exported"),
         "feedback.key_issued": _("Partner API key issued"),
         "feedback.key_revoked": _("Partner API key revoked"),
+        "feedback.published": _("Answer published in the questions and answers"),
+        "feedback.unpublished": _("Answer taken out of the questions and answers"),
+        "feedback.bulletin_made": _("Bulletin drafted from the answer"),
     },
     fields={
         "status": Field(_("Status"), values=Status),
@@ -53,5 +56,7 @@ register(
         "prefix": _("Key prefix"),
         "scope": _("Limited to"),
         "can_submit": _("May submit requests"),
+        "edited": _("Masked text edited by hand"),
+        "bulletin": _("Bulletin"),
     },
 )
