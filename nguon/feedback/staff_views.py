@@ -51,10 +51,11 @@ PER_PAGE = 50
 # --- The list -----------------------------------------------------------------------------------------------------
 
 
-def filter_feedback(queryset, form: FeedbackFilterForm, user, now=None):
-    """Apply the list's filters and order. Invalid filters are ignored (the form shows why)."""
+def filter_feedback(queryset, data: dict, user, now=None):
+    """Apply the list's filters and order (the page's form and the API give the same keys; a missing or empty key
+    is no filter): q, status ("open" or a status), topic, unit (a Unit: its subtree), channel, overdue, mine,
+    date_from, date_to, sort."""
     now = now or timezone.now()
-    data = form.cleaned_data if form.is_valid() else {}
     q = (data.get("q") or "").strip()
     if q:
         if q.upper().startswith("PA-"):
@@ -125,7 +126,8 @@ def feedback_list(request):
         raise Forbidden()
     now = timezone.now()
     form = FeedbackFilterForm(request.GET or None, user=request.user)
-    queryset = filter_feedback(feedback_for_user(request.user), form, request.user, now)
+    data = form.cleaned_data if form.is_valid() else {}  # invalid filters are ignored; the form says why
+    queryset = filter_feedback(feedback_for_user(request.user), data, request.user, now)
     page = Page(queryset, _page_number(request))
     for row in page:
         row.overdue = row.is_overdue(now)

@@ -1,4 +1,5 @@
-"""Worker jobs of the feedback app: e-mail the citizen, close answered items after the reopen period."""
+"""Worker jobs of the feedback app: e-mail the citizen, close answered items after the reopen period, remind
+handlers of deadlines, erase personal data after the retention period."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
@@ -21,3 +22,22 @@ def close_answered_feedback() -> int:
 
     with origin(Origin(channel="worker")):
         return close_answered()
+
+
+@db_periodic_task(crontab(minute="*/15"))
+def remind_feedback_deadlines() -> int:
+    """Tell handlers about items due within a working day or overdue (each milestone once)."""
+    from nguon.feedback.reminders import send_reminders
+
+    with origin(Origin(channel="worker")):
+        return send_reminders()
+
+
+# 02:30 in Asia/Ho_Chi_Minh (19:30 UTC).
+@db_periodic_task(crontab(hour="19", minute="30"))
+def erase_expired_personal_data() -> int:
+    """Erase the contact details of feedback closed or refused longer ago than the retention period."""
+    from nguon.feedback.privacy import erase_expired
+
+    with origin(Origin(channel="worker")):
+        return erase_expired()
