@@ -1,3 +1,7 @@
 """The feedback dashboard (figures and charts)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from nguon.feedback import figures_views
+
+urlpatterns = [path("dashboard/", figures_views.dashboard, name="dashboard")]

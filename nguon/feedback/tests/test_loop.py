@@ -9,7 +9,7 @@ from nguon.core.errors import Conflict
 from nguon.feedback.loop import do_make_bulletin
 from nguon.feedback.models import Event, Topic
 from nguon.feedback.publishing import do_publish_answer
-from nguon.feedback.tests.helpers import answered, submit
+from nguon.feedback.tests.helpers import answered, street_lights, submit
 from nguon.lib.pii import MARK
 
 pytestmark = pytest.mark.django_db
@@ -44,12 +44,8 @@ def test_an_answer_becomes_a_draft_bulletin_of_the_handling_unit_that_goes_throu
 
 
 def test_the_published_texts_are_used_and_a_fitting_category_is_chosen(cast):
-    topic = Topic.objects.filter(code="rac-thai").first()
-    if topic is None:
-        from nguon.feedback.topics import ensure_topics
-
-        ensure_topics()
-        topic = Topic.objects.get(code="rac-thai")
+    street_lights()  # the default topics
+    topic = Topic.objects.get(code="rac-thai")
     feedback, _code = answered(cast, text=TEXT, topic=topic)
     feedback = do_publish_answer(
         feedback, acting_user=cast.approver, question="Rác thải đổ bừa bãi ở đầu hẻm 45.", answer="Đã thu gom."
