@@ -96,6 +96,7 @@ def load_demo() -> list[DemoAccount]:
         _demo_bulletins(units)
         _demo_devices(units)
         _demo_slots(units)
+        _demo_feedback(units)
     return accounts
 
 
@@ -225,3 +226,70 @@ def demo_device_tokens(path) -> int:
 
 def demo_usernames() -> set[str]:
     return {d.username for d in DEMO_USERS}
+
+
+# Citizens' feedback (made up), as staff took it down: (unit, topic, days ago, channel, name, text, consent, how far
+# it got).
+DEMO_FEEDBACK = [
+    (COMMUNE, "den-duong", 6, "phone", "Nguyễn Văn An",
+     "Tôi là Nguyễn Văn An, số điện thoại 0912345678. Đèn đường trước số 12 đường Phan Trung, phường Biên Hòa bị "
+     "hỏng gần một tuần, buổi tối rất tối và nguy hiểm cho người đi đường.", True, "published"),
+    (COMMUNE, "rac-thai", 1, "letter", "Lê Thị Bích",
+     "Rác thải đổ bừa bãi ở đầu hẻm 45 đường Cách Mạng Tháng Tám, bốc mùi hôi, đề nghị phường cho thu gom.",
+     True, "received"),
+    (COMMUNE, "giao-thong", 3, "meeting", "", "Ổ gà lớn trên đường Võ Thị Sáu gần chợ, xe máy dễ té ngã khi trời mưa.",
+     False, "in_progress"),
+    (COMMUNE, "khac", 2, "email", "", "Quảng cáo bán hàng, không liên quan.", False, "refused"),
+    ("26041", "ngap-nuoc", 20, "in_person", "Trần Văn Minh",
+     "Khu phố 3 phường Trấn Biên ngập sâu mỗi khi mưa lớn do cống thoát nước bị nghẹt.", True, "answered_late"),
+]  # fmt: skip
+DEMO_ANSWERS = {
+    "den-duong": "Ngày 2/12/2026, Đội quản lý chiếu sáng đã thay bóng đèn và kiểm tra lại tuyến đèn đường Phan "
+    "Trung. Cảm ơn ông/bà đã phản ánh.",
+    "ngap-nuoc": "Phường đã nạo vét cống thoát nước tại khu phố 3 và sẽ đề xuất nâng cấp tuyến cống trong năm 2027.",
+}
+
+
+def _demo_feedback(units) -> None:
+    """A few feedback items in Biên Hòa and Trấn Biên at each stage; the street lights one answered on time and
+    published in the questions and answers with the sender's name masked."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from nguon.feedback import actions
+    from nguon.feedback.models import Feedback, Topic
+    from nguon.feedback.publishing import do_publish_answer, suggest_masked
+    from nguon.feedback.topics import ensure_topics
+
+    ensure_topics()
+    if Feedback.objects.exists():
+        return
+    editor = User.objects.get(username="bientap.bienhoa")
+    approver = User.objects.get(username="pheduyet")
+    now = timezone.now()
+    for code, topic_code, days_ago, channel, name, text, consent, stage in DEMO_FEEDBACK:
+        if code not in units:
+            continue
+        handler = editor if code == COMMUNE else approver
+        received = now - timedelta(days=days_ago)
+        data = actions.FeedbackData(
+            topic=Topic.objects.get(code=topic_code), unit=units[code], text=text, name=name, consent_publish=consent
+        )
+        # Entered by staff: what came through the public form would be logged as the citizen's own step.
+        feedback, _code = actions.do_submit_feedback(data, channel=channel, acting_user=handler, now=received)
+        if stage == "refused":
+            actions.do_refuse_feedback(feedback, acting_user=handler, reason="spam")
+            continue
+        if stage == "received":
+            continue
+        feedback = actions.do_accept_feedback(feedback, acting_user=handler, now=received)
+        feedback = actions.do_start_feedback(feedback, acting_user=handler)
+        if stage == "in_progress":
+            continue
+        feedback = actions.do_draft_answer(feedback, acting_user=handler, answer=DEMO_ANSWERS[topic_code])
+        answered_at = received + timedelta(days=1) if stage == "published" else now
+        feedback = actions.do_approve_answer(feedback, acting_user=approver, now=answered_at)
+        if stage == "published":
+            question, answer = suggest_masked(feedback)
+            do_publish_answer(feedback, acting_user=approver, question=question, answer=answer)
