@@ -95,6 +95,13 @@ try:
     FEEDBACK_RATE_PER_HOUR = env_int("NGUON_FEEDBACK_RATE_PER_HOUR", 10, minimum=1, maximum=100000)
     # The Open311 GeoReport v2 jurisdiction_id partner apps may send (empty: the public host name without "www.").
     OPEN311_JURISDICTION = env_str("NGUON_OPEN311_JURISDICTION", "")
+    # The public form's challenge (django-simple-captcha): a small sum drawn as an image by this server, so it
+    # works without JavaScript and without any outside service; 20 minutes to fill in the form on a phone.
+    CAPTCHA_CHALLENGE_FUNCT = "captcha.helpers.math_challenge"
+    CAPTCHA_MATH_CHALLENGE_OPERATOR = "x"
+    CAPTCHA_TIMEOUT = 20
+    CAPTCHA_IMAGE_SIZE = (150, 50)
+    CAPTCHA_FONT_SIZE = 30
 except EnvError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 

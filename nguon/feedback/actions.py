@@ -221,9 +221,14 @@ def do_submit_feedback(
     acting_user=None,
     api_key: PartnerKey | None = None,
     source_ip: str | None = None,
+    similar_to: str = "",
     now: datetime | None = None,
 ) -> tuple[Feedback, str]:
-    """Record new feedback, route it and return it with its tracking code (shown once: only a hash is kept)."""
+    """Record new feedback, route it and return it with its tracking code (shown once: only a hash is kept).
+
+    `similar_to`: the number of recent feedback with nearly the same text (the public form finds it), noted in the
+    history so that staff see the likely duplicate.
+    """
     if channel not in Channel.values:
         raise Invalid(
             _("Choose one of the listed channels."), fields={"channel": [_("Choose one of the listed channels.")]}
@@ -270,9 +275,8 @@ def do_submit_feedback(
         Feedback.objects.filter(pk=feedback.pk).update(number=feedback.number)
         for prepared in data.attachments:
             store_attachment(feedback, prepared)
-        event = _history(
-            feedback, "submit", "", actor=acting_user, actor_label=label, public=True, data={"channel": channel}
-        )
+        event_data = {"channel": channel, **({"similar_to": similar_to} if similar_to else {})}
+        event = _history(feedback, "submit", "", actor=acting_user, actor_label=label, public=True, data=event_data)
         _audit(
             feedback,
             audit_action="feedback.submitted",

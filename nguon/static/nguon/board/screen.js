@@ -148,12 +148,27 @@ export function applyVolume() {
   });
 }
 
+// The QR code of the feedback form for the board's own commune, on the idle screen. Loaded once per unit; a board
+// of a unit that is not a commune, or one without network, gets an error and keeps the code hidden.
+function showFeedbackQr() {
+  const box = $("idle-qr");
+  const unit = state.device && state.device.unit;
+  if (!box || !unit) return;
+  const img = $("idle-qr-img");
+  if (img.dataset.unit === unit) return;
+  img.dataset.unit = unit;
+  img.addEventListener("load", () => { box.hidden = false; }, { once: true });
+  img.addEventListener("error", () => { box.hidden = true; }, { once: true });
+  img.src = box.dataset.src + "?xa=" + encodeURIComponent(unit);
+}
+
 export function renderChrome(at) {
   const time = formatter("time").format(at);
   $("status-clock").textContent = time;
   $("idle-time").textContent = time;
   $("idle-date").textContent = formatter("date").format(at);
   $("idle-name").textContent = (state.device && state.device.name) || "";
+  showFeedbackQr();
   const next = upcoming(at);
   $("ticker").hidden = next.length === 0;
   $("ticker-text").textContent = next.map((entry) => {

@@ -1,0 +1,60 @@
+"""Shared pieces of the public page tests: a solved challenge, a valid form, small files."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from captcha.models import CaptchaStore
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from nguon.feedback.tests.helpers import street_lights
+
+FORM = "/phan-anh/"
+TRACK = "/phan-anh/tra-cuu/"
+
+
+def challenge(client, url: str = FORM) -> dict:
+    """Open the form as a citizen does and read the answer to its challenge from the store."""
+    page = client.get(url).content.decode()
+    key = re.search(r'name="challenge_0" value="([0-9a-f]+)"', page).group(1)
+    return {"challenge_0": key, "challenge_1": CaptchaStore.objects.get(hashkey=key).response}
+
+
+def form_data(client, cast, **overrides) -> dict:
+    data = {
+        "topic": street_lights().code,
+        "unit": cast.commune.code,
+        "address": "12 Phan Trung",
+        "title": "Đèn đường hỏng",
+        "text": "Đèn đường trước số 12 Phan Trung bị hỏng ba ngày nay, buổi tối rất tối.",
+        "name": "Nguyễn Văn An",
+        "phone": "0912 345 678",
+        "email": "an@example.org",
+        "consent_publish": "on",
+        **challenge(client),
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def jpeg(name: str = "photo.jpg", *, size=(64, 48), exif=None) -> SimpleUploadedFile:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    image = Image.new("RGB", size, (200, 120, 40))
+    image.save(buffer, "JPEG", **({"exif": exif} if exif is not None else {}))
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
+
+
+def gps_exif():
+    """EXIF with a GPS position (Biên Hòa) and a camera model, as a phone writes."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0110] = "Phone X"  # Model
+    exif[0x0112] = 6  # Orientation: rotated 90°
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (10.0, 56.0, 50.0)
+    gps[3], gps[4] = "E", (106.0, 49.0, 10.0)
+    return exif
