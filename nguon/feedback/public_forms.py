@@ -74,7 +74,9 @@ def _required(message):
 
 
 class FeedbackForm(Form):
-    topic = forms.ChoiceField(label=_("Topic"), error_messages=_required(_("Choose a topic from the list.")))
+    topic = forms.ChoiceField(
+        label=_("Topic of the feedback"), error_messages=_required(_("Choose a topic from the list."))
+    )
     unit = forms.ChoiceField(
         label=_("Commune or ward where it happens"),
         error_messages=_required(_("Choose the commune or ward where it happens.")),

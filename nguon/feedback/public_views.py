@@ -2,8 +2,8 @@
 signed token of the e-mails, the citizen's rating and reopening, and the QR code of the form for a commune.
 
 Everything here works without JavaScript (plain forms; a small ES module only adds "use my location" and "copy").
-Status pages never show anyone's contact details, are not cached and send no Referer (the code or token is in their
-address). Wrong codes all get the same answer and are counted per client address.
+Status pages never show anyone's contact details, are not cached, and never send their address (which holds the
+code or token) as a Referer. Wrong codes all get the same answer and are counted per client address.
 """
 
 from __future__ import annotations
@@ -48,11 +48,18 @@ PUBLIC_STATUS = {
 
 # ---------- helpers ----------
 
+REFERRER_POLICY = "strict-origin"
+
 
 def _private(response: HttpResponse) -> HttpResponse:
-    """A page that names a feedback: kept by nobody, and its address (with the code) sent to nobody."""
+    """A page that names a feedback: kept by nobody, and its address (with the code) sent to nobody.
+
+    "strict-origin", not "no-referrer": under "no-referrer" Chromium sends `Origin: null` with the page's own POST
+    forms (rating, reopening, the language switch), which Django's CSRF check refuses. "strict-origin" sends only
+    the bare origin as Referer, never the path or query that hold the code or token.
+    """
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = REFERRER_POLICY
     return response
 
 

@@ -42,7 +42,7 @@ def test_a_citizen_sends_feedback_with_a_photo(client, cast, django_capture_on_c
     assert feedback.source_ip == "127.0.0.1" and feedback.language == "vi"
     assert Attachment.objects.filter(feedback=feedback, kind="image", mime_type="image/jpeg").count() == 2
     assert len(mail.outbox) == 1 and code in mail.outbox[0].body
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "strict-origin"
 
 
 def test_every_bad_field_is_named_and_nothing_is_saved(client, cast):

@@ -31,7 +31,7 @@ def test_the_code_opens_the_status_page_without_contact_details(client, cast):
         # Nobody's contact details, no internal note, no staff name.
         for private in ("Nguyễn Văn An", "0912 345 678", "an@example.org", "Ghi chú nội bộ", "editor.bienhoa"):
             assert private not in body
-        assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "no-referrer"
+        assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "strict-origin"
 
 
 def test_the_signed_token_opens_the_same_page(client, cast):
