@@ -61,14 +61,35 @@ def _check(request, group: str, rate: str, key, *, count: bool) -> Limited | Non
     return None
 
 
-def submission_limited(request, *, phone: str = "", email: str = "", count: bool = False) -> Limited | None:
+def _stored_limited(source_ip: str | None, now=None) -> Limited | None:
+    """The per-address limit counted from the feedback rows themselves (the last hour's, from this address).
+
+    The cache's counter is the first line; this one holds where the counter cannot: the database cache's `incr`
+    is a read and a write, so concurrent submissions lose increments (Redis counts atomically).
+    """
+    if not source_ip:
+        return None
+    now = now or timezone.now()
+    since = now - timedelta(hours=1)
+    recent = Feedback.objects.filter(received_at__gte=since, source_ip=source_ip, channel="web")
+    limit = settings.FEEDBACK_RATE_PER_HOUR
+    times = list(recent.order_by("-received_at").values_list("received_at", flat=True)[:limit])
+    if len(times) < limit:
+        return None
+    # Free again when the oldest of the last `limit` submissions is an hour old.
+    return Limited(retry_after=max(1, int((times[-1] + timedelta(hours=1) - now).total_seconds())))
+
+
+def submission_limited(
+    request, *, phone: str = "", email: str = "", source_ip: str | None = None, count: bool = False
+) -> Limited | None:
     """Over the per-address or per-contact submission limit? With `count`, this submission is counted first."""
     limited = _check(request, "feedback.submit.ip", submit_rate(), "ip", count=count)
     contact = _contact_key(phone, email)
     if contact:
         by_contact = _check(request, "feedback.submit.contact", CONTACT_RATE, lambda _g, _r: contact, count=count)
         limited = limited or by_contact
-    return limited
+    return limited or _stored_limited(source_ip)
 
 
 def lookup_limited(request, *, wrong: bool = False) -> Limited | None:

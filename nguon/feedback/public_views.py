@@ -130,7 +130,8 @@ def _submit(request):
         code = request.GET.get("xa", "")[:20]
         initial = {"unit": code} if code and communes().filter(code=code).exists() else {}
         return _form_page(request, FeedbackForm(initial=initial))
-    limited = limits.submission_limited(request)
+    source_ip = _client_ip(request)
+    limited = limits.submission_limited(request, source_ip=source_ip)
     if limited:
         return _too_many(request, limited)
     request.POST  # noqa: B018 -- reads the body through the upload limit, which marks a request too large
@@ -144,10 +145,9 @@ def _submit(request):
     if not form.is_valid():
         return _form_page(request, form, status=400, files_lost=had_files)
     phone, email = form.cleaned_data.get("phone") or "", form.cleaned_data.get("email") or ""
-    limited = limits.submission_limited(request, phone=phone, email=email, count=True)
+    limited = limits.submission_limited(request, phone=phone, email=email, source_ip=source_ip, count=True)
     if limited:
         return _too_many(request, limited)
-    source_ip = _client_ip(request)
     try:
         with attachments.prepared(form.cleaned_data["files"]) as files:
             data = form.feedback_data(files)

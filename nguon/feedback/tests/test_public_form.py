@@ -5,6 +5,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
+from nguon.feedback.actions import FeedbackData, do_submit_feedback
 from nguon.feedback.models import Attachment, Event, Feedback
 from nguon.feedback.tests.helpers import street_lights, submit
 from nguon.feedback.tests.public import FORM, challenge, form_data, jpeg
@@ -224,3 +225,14 @@ def test_inactive_topics_are_not_offered(client, cast):
     assert 'value="den-duong"' not in client.get(FORM).content.decode()
     data = {**form_data(client, cast), **challenge(client)}
     assert client.post(FORM, data).status_code == 400
+
+
+@override_settings(FEEDBACK_RATE_PER_HOUR=2)
+def test_the_address_limit_also_counts_stored_feedback(client, cast):
+    # The cache's counter can lose increments (the database cache's incr is not atomic); the rows cannot.
+    for n in range(2):
+        data = FeedbackData(topic=street_lights(), unit=cast.commune, text=f"Sự việc số {n}: nắp cống mất {n}")
+        do_submit_feedback(data, source_ip="127.0.0.1")
+    response = client.post(FORM, form_data(client, cast, text="Một việc hoàn toàn khác", phone="", email=""))
+    assert response.status_code == 429 and 3000 < int(response["Retry-After"]) <= 3600
+    assert Feedback.objects.count() == 2
