@@ -99,7 +99,9 @@ def _reencode_image(source: Path, folder: Path, extension: str) -> tuple[Path, s
             if upright.mode not in ("1", "L", "LA", "RGB", "RGBA"):
                 upright = upright.convert("RGBA")
             options = {"optimize": True}
-        # No `exif=`, `icc_profile=` or `pnginfo=`: Pillow writes none of the original's blocks.
+        # No `exif=`, `xmp=` or `pnginfo=`, and no info carried over: Pillow would copy a JPEG comment or a PNG's
+        # colour profile from it. The new file holds pixels only.
+        upright.info = {}
         upright.save(target, fmt, **options)
         width, height = upright.size
     return target, mime, target.suffix.lstrip("."), width, height

@@ -113,6 +113,8 @@ def _form_page(request, form, *, status=200, problem="", files_lost=False):
         "max_file_mb": settings.FEEDBACK_MAX_FILE_MB,
         "max_clip_minutes": attachments.MAX_CLIP_SECONDS // 60,
     }
+    # The language switch comes back to the form with its commune (never to a status page's code: see base.html).
+    context["language_next"] = request.get_full_path() if request.method == "GET" else request.path
     return _private(render(request, "feedback/public/form.html", context, status=status))
 
 
@@ -139,7 +141,9 @@ def _submit(request):
         message = _("The files together are too large: at most %(n)s MB each. Nothing was saved.") % {
             "n": settings.FEEDBACK_MAX_FILE_MB
         }
-        return _form_page(request, FeedbackForm(request.POST), status=413, problem=message, files_lost=True)
+        # The body was cut off where the limit was passed: what arrived is offered again, nothing is judged.
+        typed = {name: value for name, value in request.POST.items() if not name.startswith(("challenge", "csrf"))}
+        return _form_page(request, FeedbackForm(initial=typed), status=413, problem=message, files_lost=True)
     form = FeedbackForm(request.POST, request.FILES)
     had_files = bool(request.FILES)
     if not form.is_valid():
@@ -192,8 +196,10 @@ def _history(feedback: Feedback) -> list[dict]:
 def _status_page(request, feedback: Feedback, *, key: dict, message="", rate_form=None, reopen_form=None, status=200):
     public_status = PUBLIC_STATUS.get(feedback.status, feedback.status)
     answered = feedback.status in DONE_STATUSES
+    english = (translation.get_language() or "").startswith("en")
     context = {
         "feedback": feedback,
+        "topic_name": feedback.topic.name_en if english and feedback.topic.name_en else feedback.topic.name,
         "status_label": Status(public_status).label,
         "status_code": public_status,
         "history": _history(feedback),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from captcha.models import CaptchaStore
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -43,7 +44,8 @@ def jpeg(name: str = "photo.jpg", *, size=(64, 48), exif=None) -> SimpleUploaded
 
     buffer = io.BytesIO()
     image = Image.new("RGB", size, (200, 120, 40))
-    image.save(buffer, "JPEG", **({"exif": exif} if exif is not None else {}))
+    extra = {"exif": exif, "comment": b"GPS 10.9472,106.8196 Nguyen Van An"} if exif is not None else {}
+    image.save(buffer, "JPEG", **extra)
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
 
 
@@ -58,3 +60,15 @@ def gps_exif():
     gps[1], gps[2] = "N", (10.0, 56.0, 50.0)
     gps[3], gps[4] = "E", (106.0, 49.0, 10.0)
     return exif
+
+
+@pytest.fixture
+def english(client):
+    """The client switches to English as a citizen does; the thread's language is Vietnamese again afterwards
+    (Django leaves the last request's language active, and later tests call actions without a request)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    client.post("/i18n/setlang/", {"language": "en", "next": FORM})
+    yield client
+    translation.activate(settings.LANGUAGE_CODE)

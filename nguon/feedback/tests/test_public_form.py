@@ -8,7 +8,7 @@ from django.test import override_settings
 from nguon.feedback.actions import FeedbackData, do_submit_feedback
 from nguon.feedback.models import Attachment, Event, Feedback
 from nguon.feedback.tests.helpers import street_lights, submit
-from nguon.feedback.tests.public import FORM, challenge, form_data, jpeg
+from nguon.feedback.tests.public import FORM, challenge, english, form_data, jpeg  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -157,8 +157,11 @@ def test_a_request_over_the_total_limit_is_not_read(client, cast, settings):
     settings.FEEDBACK_MAX_FILE_MB = 1
     settings.FEEDBACK_MAX_FILES = 1
     big = SimpleUploadedFile("big.jpg", b"0" * (3 * 1024 * 1024))
-    response = client.post(FORM, form_data(client, cast, files=[big]))
-    assert response.status_code == 413 and "Không có gì được lưu" in response.content.decode()
+    response = client.post(FORM, form_data(client, cast, text="Cây đổ chắn ngang hẻm 7", files=[big]))
+    body = response.content.decode()
+    assert response.status_code == 413 and "Không có gì được lưu" in body
+    # What was typed before the files is offered again, with a new challenge and no other complaint.
+    assert "Cây đổ chắn ngang hẻm 7" in body and 'class="fb-error"' not in body
     assert not Feedback.objects.exists()
 
 
@@ -207,8 +210,12 @@ def test_a_similar_text_from_someone_else_is_taken_and_marked(client, cast):
     assert "similar_to" not in Event.objects.get(feedback=third, action="submit").data
 
 
-def test_english_through_the_language_switch(client, cast):
-    client.post("/i18n/setlang/", {"language": "en", "next": FORM})
+def test_the_language_switch_comes_back_to_the_form_with_its_commune(client, cast):
+    page = client.get(FORM, {"xa": cast.commune.code}).content.decode()
+    assert f'name="next" type="hidden" value="{FORM}?xa={cast.commune.code}"' in page
+
+
+def test_english_through_the_language_switch(english, client, cast):  # noqa: F811
     body = client.get(FORM).content.decode()
     assert '<html lang="en"' in body and "Send feedback" in body
     street_lights()

@@ -11,7 +11,7 @@ from nguon.feedback.actions import (
 )
 from nguon.feedback.models import RefusalReason, Status
 from nguon.feedback.tests.helpers import answered, submit
-from nguon.feedback.tests.public import TRACK
+from nguon.feedback.tests.public import TRACK, english  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +117,14 @@ def test_markup_in_feedback_is_shown_escaped(client, cast):
     _feedback, code = submit(cast, text="Cống tắc & bốc mùi > 3 ngày <3")
     body = client.get(TRACK, {"ma": code}).content.decode()
     assert "&amp; bốc mùi &gt; 3 ngày" in body
+
+
+def test_the_status_page_in_english(english, client, cast):  # noqa: F811
+    _feedback, code = submit(cast)
+    body = client.get(TRACK, {"ma": code}).content.decode()
+    assert (
+        "Street lights" in body
+        and "Received" in body
+        and 'name="next" type="hidden" value="/phan-anh/tra-cuu/"' in body
+    )
+    assert code not in body.split('name="next"')[1].split(">")[0]
