@@ -16,9 +16,9 @@ from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
-from nguon.accounts.access import EVERYWHERE, grant_paths
 from nguon.accounts.roles import Capability
-from nguon.feedback.models import OPEN_STATUSES, Channel, Feedback, Status
+from nguon.feedback.access import feedback_for_user
+from nguon.feedback.models import OPEN_STATUSES, Channel, Status, Topic
 from nguon.units.models import Unit
 
 PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
@@ -62,15 +62,7 @@ class Report:
 
 def scoped(user, unit: Unit | None = None):
     """The feedback `user` may count: about or handled in their units' subtrees (and within `unit` when given)."""
-    paths = grant_paths(user, Capability.VIEW)
-    queryset = Feedback.objects.all()
-    if not paths:
-        return queryset.none()
-    if EVERYWHERE not in paths:
-        condition = Q()
-        for path in paths:
-            condition |= Q(unit__path__startswith=path) | Q(handler_unit__path__startswith=path)
-        queryset = queryset.filter(condition)
+    queryset = feedback_for_user(user, Capability.VIEW).select_related(None)
     if unit is not None:
         queryset = queryset.in_subtree(unit.path)
     return queryset
@@ -100,9 +92,7 @@ def _aggregates(now: datetime) -> dict:
 
 
 def _row(values: dict, key: str = "", label: str = "") -> Figures:
-    duration = values.get("n_duration")
-    if duration is not None and not isinstance(duration, timedelta):  # some backends give microseconds
-        duration = timedelta(microseconds=float(duration))
+    seconds = _seconds(values.get("n_duration"))  # a timedelta, or microseconds on some backends
     satisfaction = values.get("n_satisfaction")
     return Figures(
         key=key,
@@ -114,7 +104,7 @@ def _row(values: dict, key: str = "", label: str = "") -> Figures:
         on_time=values["n_on_time"] or 0,
         late=values["n_late"] or 0,
         overdue=values["n_overdue"] or 0,
-        average_days=round(duration.total_seconds() / 86400, 1) if duration is not None else None,
+        average_days=round(seconds / 86400, 1) if seconds is not None else None,
         satisfaction=round(float(satisfaction), 2) if satisfaction is not None else None,
         rated=values["n_rated"] or 0,
     )
@@ -138,17 +128,22 @@ def compute(
     now = now or timezone.now()
     aggregates = _aggregates(now)
     base = in_period(scoped(user, unit), first_day, last_day).order_by()
-    total = _row(base.aggregate(**aggregates))
+    # One query for channels and topics together (at most a few hundred groups), rolled up here into the totals,
+    # the channels and the topics: one scan of a large table instead of three. Grouped by ids; names come after.
+    pairs = list(base.values("channel", "topic_id").annotate(**aggregates))
+    total = _row(_combined(pairs))
     report = Report(first_day=first_day, last_day=last_day, period=period, total=total)
     if not total.received:
         return report
-    for values in base.values("topic__code", "topic__name").annotate(**aggregates).order_by("-n_received"):
-        report.by_topic.append(_row(values, values["topic__code"], values["topic__name"]))
-    for values in base.values("unit__code", "unit__name").annotate(**aggregates).order_by("-n_received"):
-        report.by_unit.append(_row(values, values["unit__code"], values["unit__name"]))
     labels = dict(Channel.choices)
-    for values in base.values("channel").annotate(**aggregates).order_by("-n_received"):
-        report.by_channel.append(_row(values, values["channel"], str(labels.get(values["channel"], values["channel"]))))
+    for channel, rows in _rolled_up(pairs, "channel"):
+        report.by_channel.append(_row(rows, channel, str(labels.get(channel, channel))))
+    topics = Topic.objects.in_bulk({row["topic_id"] for row in pairs})
+    for topic_id, rows in _rolled_up(pairs, "topic_id"):
+        report.by_topic.append(_row(rows, topics[topic_id].code, topics[topic_id].name))
+    unit_rows = list(base.values("unit_id").annotate(**aggregates).order_by("-n_received"))
+    units = Unit.objects.in_bulk([v["unit_id"] for v in unit_rows])
+    report.by_unit = [_row(v, units[v["unit_id"]].code, units[v["unit_id"]].name) for v in unit_rows]
     trunc = PERIODS.get(period, TruncDay)("received_at", tzinfo=timezone.get_current_timezone())
     rows = base.annotate(bucket=trunc).values("bucket").annotate(**aggregates).order_by("bucket")
     for values in rows:
@@ -156,6 +151,33 @@ def compute(
         day = timezone.localtime(bucket).date() if isinstance(bucket, datetime) else bucket
         report.by_period.append(_row(values, day.isoformat(), period_label(day, period)))
     return report
+
+
+def _seconds(duration) -> float | None:
+    if duration is None:
+        return None
+    return duration.total_seconds() if isinstance(duration, timedelta) else float(duration) / 1_000_000
+
+
+def _rolled_up(rows: list[dict], key: str) -> list[tuple[object, dict]]:
+    """The rows combined per value of `key`, most received first."""
+    groups: dict[object, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row[key], []).append(row)
+    combined = [(value, _combined(group)) for value, group in groups.items()]
+    return sorted(combined, key=lambda item: (-item[1]["n_received"], str(item[0])))
+
+
+def _combined(rows: list[dict]) -> dict:
+    """The figures of several groups together: counts add up, averages are weighted by what they average over."""
+    counts = ("n_received", "n_accepted", "n_refused", "n_answered", "n_on_time", "n_late", "n_overdue", "n_rated")
+    total = {key: sum(row[key] or 0 for row in rows) for key in counts}
+    answered, rated = total["n_answered"], total["n_rated"]
+    seconds = sum((_seconds(row["n_duration"]) or 0) * row["n_answered"] for row in rows)
+    total["n_duration"] = timedelta(seconds=seconds / answered) if answered else None
+    ratings = sum(float(row["n_satisfaction"] or 0) * row["n_rated"] for row in rows)
+    total["n_satisfaction"] = ratings / rated if rated else None
+    return total
 
 
 def period_label(day: date, period: str) -> str:

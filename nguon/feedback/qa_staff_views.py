@@ -10,10 +10,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from nguon.accounts.access import can, grant_paths
+from nguon.accounts.access import can
 from nguon.accounts.forms import add_domain_error
 from nguon.accounts.roles import Capability
-from nguon.core.errors import DomainError, Invalid, NotFound
+from nguon.core.errors import DomainError, Invalid
+from nguon.feedback.access import get_feedback_for_user
 from nguon.feedback.loop import do_make_bulletin
 from nguon.feedback.models import Feedback
 from nguon.feedback.publishing import do_publish_answer, do_unpublish_answer, publish_problem, suggest_masked
@@ -27,13 +28,7 @@ class PublishForm(forms.Form):
 
 def feedback_for_staff(user, pk: int) -> Feedback:
     """The feedback when it lies in the user's feedback units (handled or about a place there), else 404."""
-    paths = grant_paths(user, Capability.HANDLE_FEEDBACK)
-    queryset = Feedback.objects.select_related("topic", "unit", "handler_unit", "handler_organisation", "bulletin")
-    for path in paths:
-        found = queryset.in_subtree(path).filter(pk=pk).first()
-        if found is not None:
-            return found
-    raise NotFound()
+    return get_feedback_for_user(user, pk, Capability.HANDLE_FEEDBACK)
 
 
 def _back(feedback: Feedback):
