@@ -6,7 +6,7 @@ with an HTML page or a 500. Submitting needs a partner key; reading needs none a
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from functools import wraps
 
 from django.conf import settings
@@ -141,7 +141,13 @@ def _moment(params, name: str):
         moment = parse_datetime(raw.replace(" ", "+"))  # a "+" left unencoded in a query string reads as a space
     except ValueError:
         moment = None
-    if moment is None or timezone.is_naive(moment):
+    if moment is not None and timezone.is_aware(moment):
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:
+            moment = None
+    # Years far outside the service's life are refused, so that the 90-day arithmetic below cannot overflow.
+    if moment is None or timezone.is_naive(moment) or not 1900 <= moment.year <= 9000:
         raise ApiError(400, _("%(name)s must be a W3C date-time with its time zone, e.g. 2026-01-01T00:00:00Z.")
                        % {"name": name})  # fmt: skip
     return moment

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 from defusedxml import ElementTree
@@ -11,6 +12,7 @@ from django.test import Client, override_settings
 from nguon.audit.models import AuditEvent
 from nguon.feedback.models import Channel, Event, Feedback, Status
 from nguon.feedback.open311.keys import issue_key
+from nguon.feedback.publishing import do_publish_answer
 from nguon.feedback.tests.helpers import answered, street_lights, submit
 
 pytestmark = pytest.mark.django_db
@@ -263,10 +265,11 @@ def test_reading_shows_no_personal_data(api, cast, key):
     response = api.post("/open311/requests.json", form(key, description=secret_text))
     number = response.json()[0]["service_request_id"]
     published, _code = answered(cast)
-    Feedback.objects.filter(pk=published.pk).update(
-        published_question="Đèn đường trên đường Phan Trung bị hỏng.",
-        published_answer="Đã thay bóng đèn ngày 4/12.",
-        published_at=published.received_at,
+    do_publish_answer(
+        published,
+        acting_user=cast.approver,
+        question="Đèn đường trên đường Phan Trung bị hỏng.",
+        answer="Đã thay bóng đèn ngày 4/12.",
     )
     refused, _code = submit(cast, text="Quảng cáo bán hàng")
     from nguon.feedback.actions import do_refuse_feedback
@@ -324,6 +327,9 @@ def test_request_filters(api, cast, key):
         ({"end_date": "yesterday"}, "end_date must be"),
         ({"start_date": "2026-01-01T00:00:00Z", "end_date": "2026-06-01T00:00:00Z"}, "more than 90 days"),
         ({"start_date": "2026-06-01T00:00:00Z", "end_date": "2026-05-01T00:00:00Z"}, "before start_date"),
+        ({"end_date": "0001-01-01T00:00:00Z"}, "end_date must be"),
+        ({"start_date": "9999-12-31T23:59:59+07:00"}, "start_date must be"),
+        ({"start_date": "2026-01-01T00:00:00+25:00"}, "start_date must be"),
     ]:
         response = api.get("/open311/requests.xml", query)
         assert response.status_code == 400 and says in error_descriptions(response, "xml")[0]
@@ -334,3 +340,29 @@ def test_queries_do_not_grow_with_the_list(api, cast, key, django_assert_max_num
         submit(cast)
     with django_assert_max_num_queries(4):
         assert len(api.get("/open311/requests.json").json()) == 5
+
+
+FUZZ_NAMES = [
+    "api_key", "service_code", "lat", "long", "address_string", "address_id", "description", "first_name",
+    "last_name", "phone", "email", "media_url", "device_id", "account_id", "jurisdiction_id", "attribute[commune]",
+    "attribute[consent_publish]", "status", "start_date", "end_date", "service_request_id",
+]  # fmt: skip
+FUZZ_VALUES = [
+    "", " ", "\x00", "ĐĐ" * 3000, "1e309", "-0", "NaN", "26068", "den-duong", "http://[::1]:80/", "http://",
+    "2026-01-01T00:00:00+25:00", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "open,closed,", ",,,", "<x/>",
+    "]]>", "%", "PA-2026-000001", "true",
+]  # fmt: skip
+
+
+def test_random_arguments_never_cause_a_server_error(cast, key):
+    rnd = random.Random(7)
+    client = Client()
+    paths = ["requests.json", "requests.xml", "services.json", "services/den-duong.xml", "tokens/x.json"]
+    for _ in range(300):
+        data = {n: rnd.choice(FUZZ_VALUES) for n in rnd.sample(FUZZ_NAMES, rnd.randint(0, len(FUZZ_NAMES)))}
+        if rnd.random() < 0.5:
+            data["api_key"] = key
+        path = "/open311/" + rnd.choice(paths)
+        response = client.post(path, data) if rnd.random() < 0.5 else client.get(path, data)
+        assert response.status_code < 500, (path, data)
+        assert response["Content-Type"] in (XML, JSON)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
 from nguon.feedback.actions import do_accept_feedback, do_approve_answer, do_close_feedback, do_draft_answer
 from nguon.feedback.models import Feedback
 from nguon.feedback.open311.keys import issue_key
+from nguon.feedback.publishing import do_publish_answer
 from nguon.feedback.tests.georeport_client import GeoReportClient, GeoReportError
 from nguon.feedback.tests.helpers import street_lights
 
@@ -60,11 +60,8 @@ def test_the_whole_round_trip(live_server, cast, fmt, settings):
     feedback = do_approve_answer(feedback, acting_user=cast.approver)
     seen = client.request(number)
     assert seen["status"] == "open" and seen["expected_datetime"] and seen["status_notes"] is None
-    # Publishing is the Q&A area's step; here the checked texts are set as it leaves them.
-    Feedback.objects.filter(pk=feedback.pk).update(
-        published_question="Đèn đường trên đường Phan Trung bị hỏng.",
-        published_answer=ANSWER,
-        published_at=timezone.now(),
+    do_publish_answer(
+        feedback, acting_user=cast.approver, question="Đèn đường trên đường Phan Trung bị hỏng.", answer=ANSWER
     )
     do_close_feedback(Feedback.objects.get(pk=feedback.pk), acting_user=cast.commune_editor)
     seen = client.request(number)
