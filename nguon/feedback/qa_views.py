@@ -20,7 +20,6 @@ from nguon.lib.folding import fold
 from nguon.units.models import Unit
 
 PAGE_SIZE = 20
-CACHE_SECONDS = 60  # short: an item taken down must leave the page soon
 MAX_QUERY = 200
 
 
@@ -46,11 +45,6 @@ def search(queryset, text: str):
     return queryset
 
 
-def _cached(response):
-    response["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
-    return response
-
-
 def qa_list(request):
     published = _published()
     units = Unit.objects.filter(pk__in=published.values("unit_id")).order_by("path")
@@ -74,7 +68,8 @@ def qa_list(request):
         "query": query.urlencode(),
         "filtered": form.is_valid() and any(form.cleaned_data.values()),
     }
-    return _cached(render(request, "feedback/qa/list.html", context))
+    # Not cached publicly: the shared public layout carries a CSRF token (its language buttons).
+    return render(request, "feedback/qa/list.html", context)
 
 
 def qa_item(request, number: str):
@@ -86,4 +81,4 @@ def qa_item(request, number: str):
     )
     if item is None:
         raise Http404()
-    return _cached(render(request, "feedback/qa/item.html", {"item": item}))
+    return render(request, "feedback/qa/item.html", {"item": item})
