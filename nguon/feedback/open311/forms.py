@@ -3,10 +3,11 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from nguon.core.forms import Form
 from nguon.units.models import Unit
 
 
-class IssueKeyForm(forms.Form):
+class IssueKeyForm(Form):
     name = forms.CharField(label=_("Partner"), max_length=100, help_text=_("The app or organisation using the key."))
     contact = forms.CharField(
         label=_("Contact"),
