@@ -67,6 +67,11 @@ def endpoint(*methods: str):
                     params = request.POST
                 else:
                     params = request.GET
+                # A NUL byte is never valid text, and PostgreSQL refuses it even in a lookup.
+                pairs = [*((n, v) for n, values in params.lists() for v in values), *kwargs.items()]
+                bad = next((name for name, value in pairs if "\x00" in value), None)
+                if bad is not None:
+                    raise ApiError(400, _("%(name)s contains a character that is not allowed.") % {"name": bad[:40]})
                 _check_jurisdiction(params)
                 return view(request, fmt, params, **kwargs)
             except ApiError as exc:
