@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from nguon.audit.labels import action_label, channel_label
+from nguon.audit.labels import action_label, actor_label, channel_label
 from nguon.audit.models import AuditCheck, AuditEvent
 from nguon.lib.collation import vi_key
 
@@ -47,7 +47,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["seq", "at", "actor_label", "action_name", "object_repr", "ip"]
+    list_display = ["seq", "at", "actor_name", "action_name", "object_repr", "ip"]
     list_filter = [ActionFilter, ChannelFilter]
     search_fields = ["actor_label", "object_repr", "action"]
 
@@ -58,6 +58,10 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "action_name", "channel_name"]
+
+    @admin.display(description=_("user"), ordering="actor_label")
+    def actor_name(self, obj):
+        return actor_label(obj.actor_label)
 
     @admin.display(description=_("action"), ordering="action")
     def action_name(self, obj):

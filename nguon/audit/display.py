@@ -13,7 +13,7 @@ from typing import Any
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from nguon.audit.labels import CHANGE, Field, action_label, channel_label, field_for
+from nguon.audit.labels import CHANGE, Field, action_label, actor_label, channel_label, field_for
 
 MAX_VALUE = 160
 MAX_ITEMS = 20
@@ -33,6 +33,7 @@ class EventRow:
     action_label: str
     action_known: bool
     channel_label: str
+    actor: str = ""
     changes: list[ChangeRow] = field(default_factory=list)
 
     @property
@@ -102,6 +103,7 @@ def event_row(event) -> EventRow:
         action_label=label,
         action_known=known,
         channel_label=channel_label(event.channel or ""),
+        actor=actor_label(event.actor_label or ""),
         changes=change_rows(event.action, event.changes),
     )
 

@@ -121,6 +121,19 @@ CHANNELS = {
 }
 
 
+# Who acted when no account did: stored as plain codes in the chain (which must not change), shown translated.
+ACTORS = {"citizen": _("citizen"), "system": _("the system")}
+
+
+def actor_label(label: str) -> str:
+    """The stored actor as a person reads it ("citizen" → "người dân", "open311:App" → "Open311: App")."""
+    if label in ACTORS:
+        return str(ACTORS[label])
+    if label.startswith("open311:"):
+        return f"Open311: {label[8:]}"
+    return label
+
+
 def channel_label(channel: str) -> str:
     if channel in CHANNELS:
         return str(CHANNELS[channel])

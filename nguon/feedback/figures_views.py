@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from nguon.accounts.access import units_for_user
 from nguon.accounts.forms import add_domain_error
 from nguon.core.errors import DomainError
+from nguon.core.forms import Form
 from nguon.feedback import figures
 from nguon.lib.plot import bar_chart
 
@@ -25,7 +26,7 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class DashboardForm(forms.Form):
+class DashboardForm(Form):
     date_from = forms.DateField(label=gettext_lazy("From"), required=False, widget=DateInput())
     date_to = forms.DateField(label=gettext_lazy("To"), required=False, widget=DateInput())
     unit = forms.ChoiceField(label=gettext_lazy("Unit"), required=False)

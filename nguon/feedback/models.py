@@ -328,8 +328,8 @@ class PartnerKey(models.Model):
     """An Open311 API key of a partner app. Only a hash is stored; the key is shown once when issued."""
 
     name = models.CharField(_("name"), max_length=100)
-    prefix = models.CharField(max_length=12, unique=True)
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("key prefix"), max_length=12, unique=True)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True, editable=False)
     # What the key may do: submit requests, and read the contact-free request list (reading needs no key).
     can_submit = models.BooleanField(_("may submit requests"), default=True)
     # Requests submitted with the key must be about this unit's subtree (empty: anywhere).

@@ -14,6 +14,7 @@ from nguon.accounts.access import can
 from nguon.accounts.forms import add_domain_error
 from nguon.accounts.roles import Capability
 from nguon.core.errors import DomainError, Invalid
+from nguon.core.forms import Form
 from nguon.feedback.access import get_feedback_for_user
 from nguon.feedback.loop import do_make_bulletin
 from nguon.feedback.models import Feedback
@@ -21,7 +22,7 @@ from nguon.feedback.publishing import do_publish_answer, do_unpublish_answer, pu
 from nguon.lib.pii import MARK
 
 
-class PublishForm(forms.Form):
+class PublishForm(Form):
     question = forms.CharField(label=gettext_lazy("Question as published"), widget=forms.Textarea(attrs={"rows": 8}))
     answer = forms.CharField(label=gettext_lazy("Answer as published"), widget=forms.Textarea(attrs={"rows": 8}))
 

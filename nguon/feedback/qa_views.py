@@ -15,6 +15,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from nguon.core.forms import Form
 from nguon.feedback.models import Feedback, Topic
 from nguon.lib.folding import fold
 from nguon.units.models import Unit
@@ -23,7 +24,7 @@ PAGE_SIZE = 20
 MAX_QUERY = 200
 
 
-class QAFilterForm(forms.Form):
+class QAFilterForm(Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=MAX_QUERY)
     unit = forms.ChoiceField(label=_("Commune or ward"), required=False)
     topic = forms.ChoiceField(label=_("Topic"), required=False)

@@ -17,10 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from nguon.accounts.access import grant_paths
+from nguon.accounts.access import grant_paths, is_root_admin
 from nguon.accounts.forms import add_domain_error
 from nguon.accounts.roles import Capability
-from nguon.audit.labels import action_label
+from nguon.audit.labels import action_label, actor_label
 from nguon.core.errors import DomainError, Forbidden, Invalid, NotFound
 from nguon.feedback import actions
 from nguon.feedback.access import (
@@ -139,6 +139,7 @@ def feedback_list(request):
         "query": query.urlencode(),
         "now": now,
         "can_enter": bool(grant_paths(request.user, Capability.HANDLE_FEEDBACK)),
+        "can_manage_keys": is_root_admin(request.user),
     }
     template = "feedback/staff/_rows.html" if request.htmx else "feedback/staff/list.html"
     return render(request, template, context)
@@ -163,6 +164,9 @@ EVENT_AUDIT_ACTIONS = {
     "rate": "feedback.rated",
     "transfer": "feedback.transferred",
     "note": "feedback.noted",
+    "publish": "feedback.published",
+    "unpublish": "feedback.unpublished",
+    "bulletin": "feedback.bulletin_made",
 }
 
 
@@ -170,7 +174,8 @@ def _event_rows(feedback):
     rows = []
     for event in feedback.events.select_related("actor"):
         label, _known = action_label(EVENT_AUDIT_ACTIONS.get(event.action, event.action))
-        rows.append({"event": event, "label": label})
+        actor = (event.actor.full_name or event.actor.username) if event.actor else actor_label(event.actor_label)
+        rows.append({"event": event, "label": label, "actor": actor})
     return rows
 
 
@@ -210,6 +215,7 @@ def detail_context(request, feedback, **extra) -> dict:
         "overdue": feedback.is_overdue(),
         "may_see_contact": may_see_contact(user, feedback),
         "contact": None,
+        "can_handle": handle,
         **extra,
     }
 
