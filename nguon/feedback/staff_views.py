@@ -216,6 +216,8 @@ def detail_context(request, feedback, **extra) -> dict:
         "may_see_contact": may_see_contact(user, feedback),
         "contact": None,
         "can_handle": handle,
+        # Set by the public form when recent feedback has nearly the same text (staff decide; see limits.py).
+        "similar_to": next((e.data.get("similar_to") for e in feedback.events.all() if e.action == "submit"), ""),
         **extra,
     }
 

@@ -64,3 +64,17 @@ def test_street_light_story(cast, client_for, django_capture_on_commit_callbacks
     figures = officer.get("/api/v1/feedback/figures").json()
     assert (figures["total"]["received"], figures["total"]["answered"], figures["total"]["on_time"]) == (1, 1, 1)
     assert figures["total"]["satisfaction"] == 5
+
+
+def test_staff_see_a_possible_duplicate(cast, client_for):
+    from nguon.feedback.actions import FeedbackData, do_submit_feedback
+    from nguon.feedback.tests.helpers import submit
+
+    first, _code = submit(cast)
+    data = FeedbackData(
+        topic=first.topic, unit=cast.commune, text="Đèn đường trước số 12 Phan Trung bị hỏng ba ngày nay!"
+    )
+    second, _code = do_submit_feedback(data, similar_to=first.number)
+    page = client_for(cast.commune_editor).get(f"/feedback/{second.pk}/").content.decode()
+    assert f"Có thể trùng với {first.number}" in page
+    assert "Có thể trùng" not in client_for(cast.commune_editor).get(f"/feedback/{first.pk}/").content.decode()
