@@ -284,11 +284,13 @@ def _demo_feedback(units) -> None:
         if stage == "received":
             continue
         feedback = actions.do_accept_feedback(feedback, acting_user=handler, now=received)
-        feedback = actions.do_start_feedback(feedback, acting_user=handler)
+        feedback = actions.do_start_feedback(feedback, acting_user=handler, now=received + timedelta(hours=1))
         if stage == "in_progress":
             continue
-        feedback = actions.do_draft_answer(feedback, acting_user=handler, answer=DEMO_ANSWERS[topic_code])
         answered_at = received + timedelta(days=1) if stage == "published" else now
+        feedback = actions.do_draft_answer(
+            feedback, acting_user=handler, answer=DEMO_ANSWERS[topic_code], now=answered_at - timedelta(hours=2)
+        )
         feedback = actions.do_approve_answer(feedback, acting_user=approver, now=answered_at)
         if stage == "published":
             question, answer = suggest_masked(feedback)

@@ -175,9 +175,12 @@ def _actor_label(acting_user, api_key: PartnerKey | None = None) -> str:
     return "citizen"
 
 
-def _history(feedback, action, from_status, *, actor=None, actor_label="", note="", public=False, data=None) -> Event:
+def _history(
+    feedback, action, from_status, *, actor=None, actor_label="", note="", public=False, data=None, at=None
+) -> Event:
     return Event.objects.create(
         feedback=feedback,
+        at=at or timezone.now(),
         actor=actor if actor is not None and getattr(actor, "pk", None) else None,
         actor_label=actor_label or _actor_label(actor),
         action=action,
@@ -276,7 +279,9 @@ def do_submit_feedback(
         for prepared in data.attachments:
             store_attachment(feedback, prepared)
         event_data = {"channel": channel, **({"similar_to": similar_to} if similar_to else {})}
-        event = _history(feedback, "submit", "", actor=acting_user, actor_label=label, public=True, data=event_data)
+        event = _history(
+            feedback, "submit", "", actor=acting_user, actor_label=label, public=True, data=event_data, at=now
+        )
         _audit(
             feedback,
             audit_action="feedback.submitted",
@@ -349,7 +354,7 @@ def _step(
         for name, value in (extra or {}).items():
             setattr(feedback, name, value)
         feedback.save()
-        event = _history(feedback, action, from_status, actor=acting_user, note=note, public=public)
+        event = _history(feedback, action, from_status, actor=acting_user, note=note, public=public, at=now)
         changes = {"status": [from_status, feedback.status]} if from_status != feedback.status else {}
         if note:
             changes["note"] = note
@@ -432,7 +437,7 @@ def do_assign_feedback(feedback: Feedback, *, acting_user, assignee) -> Feedback
     )
 
 
-def do_start_feedback(feedback: Feedback, *, acting_user) -> Feedback:
+def do_start_feedback(feedback: Feedback, *, acting_user, now: datetime | None = None) -> Feedback:
     return _step(
         feedback,
         acting_user=acting_user,
@@ -442,6 +447,7 @@ def do_start_feedback(feedback: Feedback, *, acting_user) -> Feedback:
         action="start",
         audit_action="feedback.started",
         extra={} if feedback.assignee_id else {"assignee": acting_user},
+        now=now,
     )
 
 
@@ -458,7 +464,7 @@ def _clean_answer(answer: str) -> str:
     return answer
 
 
-def do_draft_answer(feedback: Feedback, *, acting_user, answer: str) -> Feedback:
+def do_draft_answer(feedback: Feedback, *, acting_user, answer: str, now: datetime | None = None) -> Feedback:
     """Write (or rewrite) the answer; it waits for approval before the citizen sees it."""
     answer = _clean_answer(answer)
     return _step(
@@ -471,6 +477,7 @@ def do_draft_answer(feedback: Feedback, *, acting_user, answer: str) -> Feedback
         audit_action="feedback.answer_drafted",
         public=False,
         extra={"answer": answer, **({} if feedback.assignee_id else {"assignee": acting_user})},
+        now=now,
     )
 
 
