@@ -316,7 +316,12 @@ def store_attachment(feedback: Feedback, prepared) -> Attachment:
             duration=prepared.duration,
             original_name=(prepared.original_name or "")[:200],
         )
-        attachment.file.save(f"{prepared.sha256}.{prepared.extension}", File(handle), save=False)
+        # Named by content: the same bytes sent again reuse the stored file instead of a renamed copy.
+        name = attachment.file.field.generate_filename(attachment, f"{prepared.sha256}.{prepared.extension}")
+        if attachment.file.storage.exists(name):
+            attachment.file.name = name
+        else:
+            attachment.file.save(f"{prepared.sha256}.{prepared.extension}", File(handle), save=False)
         attachment.save()
     return attachment
 

@@ -160,3 +160,22 @@ def test_reopen_within_the_period_then_closing(cast):
     assert close_answered(now=later) == 1
     feedback.refresh_from_db()
     assert feedback.status == Status.CLOSED
+
+
+def test_the_same_photo_sent_twice_is_stored_once(cast, tmp_path, settings):
+    import hashlib
+
+    from nguon.feedback.attachments import PreparedFile
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(b"\xff\xd8\xff same bytes")
+    sha = hashlib.sha256(photo.read_bytes()).hexdigest()
+
+    def prepared():
+        return PreparedFile("image", photo, "image/jpeg", photo.stat().st_size, sha, 1, 1, None, "p.jpg", "jpg")
+
+    first, _ = submit(cast, attachments=[prepared()])
+    second, _ = submit(cast, attachments=[prepared()], text="Một phản ánh khác về cùng bức ảnh.")
+    names = {first.attachments.get().file.name, second.attachments.get().file.name}
+    assert len(names) == 1 and names.pop().endswith(f"{sha}.jpg")
