@@ -41,7 +41,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from bench.devices.servers import PYTHON, ROOT, Process, django_env, free_port
+from bench.devices.servers import PYTHON, ROOT, django_env, start_web
 from bench.feedback_intake.texts import feedback_text
 
 QUICK = os.environ.get("NGUON_BENCH_QUICK") == "1"
@@ -162,26 +162,6 @@ class Citizen:
         self.connection.close()
 
 
-def _start_web(env: dict, log: Path) -> tuple[Process, int]:
-    port = free_port()
-    argv = [PYTHON, "-m", "uvicorn", "nguon.config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-    argv += ["--no-access-log", "--log-level", "warning"]
-    server = Process(argv, log=log, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise RuntimeError(f"the web app exited: {server.tail()}")
-        with (
-            contextlib.suppress(urllib.error.URLError, OSError),
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/phan-anh/tra-cuu/", timeout=5) as response,
-        ):
-            if response.status == 200:
-                return server, port
-        time.sleep(0.2)
-    server.stop()
-    raise RuntimeError(f"the web app did not answer within 60 s: {server.tail()}")
-
-
 def _plain_404_rate(port: int) -> dict:
     """The same server's 404 page, CLIENTS connections in parallel, as many requests as REFERENCE_404."""
     times: list[float] = []
@@ -218,7 +198,7 @@ def run() -> dict:
     web = None
     try:
         communes = _setup(env, "populate")["communes"]
-        web, port = _start_web(env, workdir / "web.log")
+        web, port = start_web(env, workdir / "web.log", "/phan-anh/tra-cuu/")
         database = workdir / "data" / "nguon.sqlite3"
         # Warm-up: one request of each kind pays for imports and cold caches (a GET only: no submission is used).
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/phan-anh/", timeout=30) as response:

@@ -40,12 +40,10 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from email.message import EmailMessage
 from pathlib import Path
 
-from bench.devices.servers import PYTHON, ROOT, Process, django_env, free_port
+from bench.devices.servers import PYTHON, ROOT, Process, django_env, free_port, start_web
 
 QUICK = os.environ.get("NGUON_BENCH_QUICK") == "1"
 ROUNDS = 4 if QUICK else 12
@@ -189,26 +187,6 @@ def _references(port: int, cookie: str, mailbox: Mailbox) -> dict:
     }
 
 
-def _start_web(env: dict, log: Path) -> tuple[Process, int]:
-    port = free_port()
-    argv = [PYTHON, "-m", "uvicorn", "nguon.config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-    argv += ["--no-access-log", "--log-level", "warning"]
-    server = Process(argv, log=log, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise RuntimeError(f"the web app exited: {server.tail()}")
-        with (
-            contextlib.suppress(urllib.error.URLError, OSError),
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5) as response,
-        ):
-            if response.status == 200:
-                return server, port
-        time.sleep(0.2)
-    server.stop()
-    raise RuntimeError(f"the web app did not answer within 60 s: {server.tail()}")
-
-
 def run() -> dict:
     from bench.notifications.setup import APPROVER_EMAIL
 
@@ -233,7 +211,7 @@ def run() -> dict:
         if done.returncode:
             raise RuntimeError(f"setup failed: {done.stderr[-3000:]}")
         cookie = json.loads(done.stdout.strip().splitlines()[-1])["cookie"]
-        web, port = _start_web(env, workdir / "web.log")
+        web, port = start_web(env, workdir / "web.log")
         processes.append(web)
         processes.append(Process([PYTHON, "-m", "nguon", "worker"], log=workdir / "worker.log", env=env))
         submitter = subprocess.Popen(

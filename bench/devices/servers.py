@@ -157,6 +157,27 @@ http {{
 """
 
 
+def start_web(env: dict, log: Path, ready_path: str = "/accounts/login/") -> tuple[Process, int]:
+    """The whole Django app under uvicorn on a free port, once `ready_path` answers 200."""
+    port = free_port()
+    argv = [PYTHON, "-m", "uvicorn", "nguon.config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--no-access-log", "--log-level", "warning"]
+    server = Process(argv, log=log, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"the web app exited: {server.tail()}")
+        with (
+            contextlib.suppress(urllib.error.URLError, OSError),
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{ready_path}", timeout=5) as response,
+        ):
+            if response.status == 200:
+                return server, port
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"the web app did not answer within 60 s: {server.tail()}")
+
+
 def start_nginx(directory: Path, body: bytes, workers: int = 1) -> tuple[Process, int, str]:
     """nginx serving `body` as a static file (its own ETag, 304 on If-None-Match); returns (process, port, etag)."""
     port = free_port()
