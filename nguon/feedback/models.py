@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from nguon.core.collation import vi
@@ -132,7 +132,7 @@ class FeedbackQuerySet(models.QuerySet):
 def hash_code(code: str) -> str:
     """The stored form of a tracking code: a keyed hash, so the table alone never yields a usable code."""
     normalised = "".join(ch for ch in code.upper() if ch.isalnum())
-    return hmac.new(settings.SECRET_KEY.encode(), normalised.encode(), hashlib.sha256).hexdigest()
+    return salted_hmac("nguon.feedback.tracking_code", normalised, algorithm="sha256").hexdigest()
 
 
 class Feedback(models.Model):

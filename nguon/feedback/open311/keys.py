@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from nguon.accounts.access import is_root_admin
@@ -30,8 +29,7 @@ TOUCH_EVERY = timedelta(minutes=1)
 
 
 def hash_key(plain: str) -> str:
-    secret = f"nguon.feedback.open311.key:{settings.SECRET_KEY}".encode()
-    return hmac.new(secret, plain.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
+    return salted_hmac("nguon.feedback.open311.key", plain, algorithm="sha256").hexdigest()
 
 
 def _split(plain: str) -> str | None:
