@@ -206,18 +206,21 @@ def detail_context(request, feedback, **extra) -> dict:
         "note": NoteForm(prefix="note") if steps["note"] else None,
     }
     forms.update(extra.pop("forms", {}))
+    events = _event_rows(feedback)
     return {
         "feedback": feedback,
         "steps": steps,
         "forms": forms,
-        "events": _event_rows(feedback),
+        "events": events,
         "attachments": list(feedback.attachments.all()),
         "overdue": feedback.is_overdue(),
         "may_see_contact": may_see_contact(user, feedback),
         "contact": None,
         "can_handle": handle,
         # Set by the public form when recent feedback has nearly the same text (staff decide; see limits.py).
-        "similar_to": next((e.data.get("similar_to") for e in feedback.events.all() if e.action == "submit"), ""),
+        "similar_to": next(
+            (r["event"].data.get("similar_to", "") for r in events if r["event"].action == "submit"), ""
+        ),
         **extra,
     }
 
