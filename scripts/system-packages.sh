@@ -2,7 +2,7 @@
 # Install the Debian packages Nguồn needs. As root: installs what is missing. Otherwise: prints the command.
 # Usage: scripts/system-packages.sh run|test
 set -euo pipefail
-RUN_PACKAGES=(gettext ffmpeg espeak-ng icecast2)
+RUN_PACKAGES=(gettext ffmpeg espeak-ng icecast2 libpango-1.0-0 libpangoft2-1.0-0 fonts-liberation)
 TEST_PACKAGES=(chromium)
 wanted=("${RUN_PACKAGES[@]}")
 [ "${1:-run}" = "test" ] && wanted+=("${TEST_PACKAGES[@]}")

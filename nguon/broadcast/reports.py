@@ -187,10 +187,19 @@ class RecordType:
 
 
 EXTRA_TYPES: dict[str, RecordType] = {}
+# Called inside the storing transaction with the new rows by model and the devices' rows (with `unit_id`): the
+# reports app keeps its roll-ups here, so a figure never counts a record that was rolled back or stored twice.
+STORED_HOOKS: list[Callable[[dict[type, list], dict[int, dict]], None]] = []
 
 
 def register(kind: str, record_type: RecordType) -> None:
     EXTRA_TYPES[kind] = record_type
+
+
+def on_stored(hook: Callable[[dict[type, list], dict[int, dict]], None]) -> None:
+    """Call `hook(rows_by_model, devices)` after every group of records is stored, in the same transaction."""
+    if hook not in STORED_HOOKS:
+        STORED_HOOKS.append(hook)
 
 
 def _check_for(kind):
@@ -330,7 +339,10 @@ def ingest(batches: list[Batch]) -> None:
         # Lock the devices (in id order, so two writers cannot deadlock): a concurrent batch of the same device
         # waits here, which keeps the duplicate count, report_seq and the online transition exact.
         ids = sorted({b.device_id for b in batches})
-        fields = ("pk", "grace_seconds", "is_online", "report_seq", "clock_skew_ms", "current_item", "last_status")
+        fields = (
+            *("pk", "unit_id", "grace_seconds", "is_online", "report_seq", "clock_skew_ms", "current_item"),
+            "last_status",
+        )
         devices = {
             row["pk"]: row
             for row in Device.objects.select_for_update().filter(pk__in=ids).order_by("pk").values(*fields)
@@ -360,6 +372,8 @@ def ingest(batches: list[Batch]) -> None:
         for extra in EXTRA_TYPES.values():
             if rows.get(extra.model):
                 extra.stored(rows[extra.model])
+        for hook in STORED_HOOKS:
+            hook(rows, devices)
         _update_devices(live, devices, newest)
     for batch, (stored_count, duplicates) in zip(batches, counts, strict=True):
         batch.stored, batch.duplicates = stored_count, duplicates

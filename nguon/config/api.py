@@ -122,10 +122,12 @@ from nguon.accounts.api import router as accounts_router  # noqa: E402
 from nguon.alerts.api import router as alerts_router  # noqa: E402
 from nguon.audit.api import router as audit_router  # noqa: E402
 from nguon.broadcast.api import router as broadcast_router  # noqa: E402
+from nguon.central.api import router as central_router  # noqa: E402
 from nguon.content.api import router as content_router  # noqa: E402
 from nguon.feedback.api import router as feedback_router  # noqa: E402
 from nguon.feedback.figures_api import router as feedback_figures_router  # noqa: E402
 from nguon.notifications.api import router as notifications_router  # noqa: E402
+from nguon.reports.api import router as reports_router  # noqa: E402
 from nguon.units.api import router as units_router  # noqa: E402
 
 api.add_router("/v1/units", units_router)
@@ -138,3 +140,5 @@ api.add_router("/v1/notifications", notifications_router)
 # Figures first: "/v1/feedback/figures" must not be taken for a feedback id by the staff router.
 api.add_router("/v1/feedback/figures", feedback_figures_router)
 api.add_router("/v1/feedback", feedback_router)
+api.add_router("/v1/reports", reports_router)
+api.add_router("/v1/central", central_router)

@@ -163,6 +163,8 @@ INSTALLED_APPS = [
     "nguon.help",
     "nguon.notifications",
     "nguon.feedback",
+    "nguon.reports",
+    "nguon.central",
     "captcha",
 ]
 

@@ -20,6 +20,8 @@ urlpatterns = [
     path("feedback/", include("nguon.feedback.urls")),
     path("phan-anh/", include("nguon.feedback.public_urls")),
     path("open311/", include("nguon.feedback.open311.urls")),
+    path("reports/", include("nguon.reports.urls")),
+    path("central/", include("nguon.central.urls")),
     path("captcha/", include("captcha.urls")),
     path("help/", include("nguon.help.urls")),
     path("api/", api.urls),

@@ -1,0 +1,9 @@
+"""Back-office URLs of the reports app, one module per area, under the "reports" namespace."""
+
+from nguon.reports import page_urls
+
+app_name = "reports"
+
+urlpatterns = [
+    *page_urls.urlpatterns,
+]
