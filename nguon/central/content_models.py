@@ -1,0 +1,1 @@
+"""What the link carries: figures and inventories received from children, bulletins marked for sharing."""

@@ -1,0 +1,1 @@
+"""Tasks that generate reports (on request and on schedule) and plan each day's expected airtime."""
