@@ -10,10 +10,11 @@ from collections import defaultdict
 
 from django.apps import apps
 from django.db.models import Count, Q, Sum
+from django.utils import timezone
 
 from nguon.broadcast.models import Device, DeviceKind, Technology
 from nguon.content.models import Priority
-from nguon.reports.models import DAY_COUNTERS, ContentMonth, DeviceDay, SourceLevel, UnitDay
+from nguon.reports.models import DAY_COUNTERS, ContentMonth, DeviceDay, InventoryMonth, SourceLevel, UnitDay
 from nguon.reports.periods import Period
 from nguon.units.models import Unit
 
@@ -92,8 +93,39 @@ def _subtree_ids(unit: Unit):
     return Unit.objects.filter(path__startswith=unit.path).values("pk")
 
 
-def inventory(amap: AreaMap) -> dict[int, dict]:
-    """Devices in service per area: loudspeaker clusters, e-boards, and stations by technology (current state)."""
+def inventory(amap: AreaMap, period: Period | None = None) -> dict[int, dict]:
+    """Devices in service per area: loudspeaker clusters, e-boards, and stations by technology.
+
+    For a period that ended before this month, the inventory recorded at the end of its last month (when the
+    daily snapshot ran then); otherwise the current state.
+    """
+    if period is not None:
+        this_month = timezone.localdate().replace(day=1)
+        last_month = period.last.replace(day=1)
+        if last_month < this_month:
+            snapshot = InventoryMonth.objects.filter(month=last_month, unit_id__in=_subtree_ids(amap.unit))
+            if snapshot.exists():
+                return _with_zeros(_from_snapshot(amap, snapshot))
+    return _with_zeros(_current_inventory(amap))
+
+
+def _from_snapshot(amap: AreaMap, snapshot) -> dict[int, dict]:
+    # Stations are counted per unit in a snapshot: a station whose devices sit in two communes of one area
+    # counts twice there (rare: a commune station serves its own commune).
+    rows = []
+    for row in snapshot.values("unit_id", "kind", "technology", "devices", "stations"):
+        rows.append(
+            {
+                "unit_id": row["unit_id"],
+                f"devices_{row['kind']}": row["devices"],
+                "devices": row["devices"],
+                f"stations_{row['technology']}": row["stations"],
+            }
+        )
+    return amap.fold(rows)
+
+
+def _current_inventory(amap: AreaMap) -> dict[int, dict]:
     devices = (
         Device.objects.active()
         .filter(unit__path__startswith=amap.unit.path)
@@ -122,6 +154,10 @@ def inventory(amap: AreaMap) -> dict[int, dict]:
             continue
         seen.add((area, row["technology"], row["station_id"]))
         out[area][f"stations_{row['technology']}"] += 1
+    return out
+
+
+def _with_zeros(out: dict[int, dict]) -> dict[int, dict]:
     for figures in out.values():
         for kind in DeviceKind.values:
             figures.setdefault(f"devices_{kind}", 0)

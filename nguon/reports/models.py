@@ -126,6 +126,28 @@ class ContentMonth(models.Model):
         indexes = [models.Index(fields=["month", "unit"], name="content_month_month_unit")]
 
 
+class InventoryMonth(models.Model):
+    """Devices in service and their stations at the end of a month (the current month: as of the last snapshot),
+    per unit, kind and technology, so a report for a past period shows the inventory of that time."""
+
+    unit = models.ForeignKey(
+        "units.Unit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", verbose_name=_("unit")
+    )
+    month = models.DateField(_("month"), help_text="first day of the month")
+    kind = models.CharField(_("kind"), max_length=10)
+    technology = models.CharField(_("technology"), max_length=10)
+    devices = models.IntegerField(_("devices"), default=0)
+    stations = models.IntegerField(_("stations"), default=0, help_text="distinct stations of these devices")
+
+    class Meta:
+        verbose_name = _("inventory month")
+        verbose_name_plural = _("inventory months")
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "month", "kind", "technology"], name="inventory_month_unique")
+        ]
+        indexes = [models.Index(fields=["month"], name="inventory_month_month")]
+
+
 class ReportRun(models.Model):
     """A generated report kept in the archive: its files, their SHA-256 and the figures' cut-off time."""
 

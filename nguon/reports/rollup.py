@@ -19,7 +19,15 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q
 
-from nguon.reports.models import DAY_COUNTERS, PLANNED_COUNTERS, ContentMonth, DeviceDay, SourceLevel, UnitDay
+from nguon.reports.models import (
+    DAY_COUNTERS,
+    PLANNED_COUNTERS,
+    ContentMonth,
+    DeviceDay,
+    InventoryMonth,
+    SourceLevel,
+    UnitDay,
+)
 
 ADDED_COUNTERS = tuple(c for c in DAY_COUNTERS if c not in PLANNED_COUNTERS)
 PLAYED_STATES = ("played", "displayed")
@@ -202,6 +210,25 @@ def refresh_content_month(unit_id: int, month: date) -> None:
             )
             for (p, c, s, a), n in merged.items()
         )
+
+
+# --- Inventory: devices and stations at the end of each month ------------------------------------------------------
+
+
+def snapshot_inventory(month: date) -> int:
+    """Record today's devices in service as `month`'s inventory (run daily: the last run of a month stays)."""
+    from nguon.broadcast.models import Device
+
+    rows = (
+        Device.objects.active()
+        .values("unit_id", "kind", "technology")
+        .annotate(devices=Count("pk"), stations=Count("station_id", distinct=True))
+        .order_by("unit_id", "kind", "technology")
+    )
+    with transaction.atomic():
+        InventoryMonth.objects.filter(month=month).delete()
+        InventoryMonth.objects.bulk_create(InventoryMonth(month=month, **row) for row in rows)
+    return len(rows)
 
 
 # --- Rebuild from the raw rows (after an import, or to check) ------------------------------------------------------

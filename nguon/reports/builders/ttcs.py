@@ -55,7 +55,7 @@ def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
     rows_units = fig.areas(unit, period)
     amap = fig.AreaMap(unit, rows_units)
     days = fig.day_sums(amap, period)
-    stock = fig.inventory(amap)
+    stock = fig.inventory(amap, period)
     content = fig.content_sums(amap, period)
     feedback = fig.feedback_sums(amap, period)
     # The report unit's own devices and bulletins (a province's own e-boards) get a row of their own.
@@ -98,8 +98,8 @@ def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
         total=total,
         chart=Chart("area", ["broadcast_hours", "bulletins"], _("Broadcast hours and bulletins by area")),
         note=_(
-            "Stations and devices are those in service when the report was made; online share is the minutes "
-            "devices reported in, over the minutes of the period."
+            "Stations and devices are those in service at the end of the period (for the current period: now); "
+            "online share is the minutes devices reported in, over the minutes of the period."
         ),
     )
     return Report(

@@ -134,3 +134,14 @@ def test_the_ttcs_table_sums_each_area_from_the_roll_ups(cast, device, django_ca
     # A commune's own report has a single row: itself.
     own = catalogue.build("ttcs", cast.commune, period)
     assert [row["code"] for row in own.sections[0].rows] == [cast.commune.code]
+
+
+def test_a_past_period_shows_the_inventory_of_its_time(cast, device):
+    this_month = date.today().replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    rollup.snapshot_inventory(last_month)
+    make_device(cast, "BH-902")  # bought this month
+    past = catalogue.build("ttcs", cast.province, periods.parse("month", f"{last_month:%Y-%m}"))
+    now = catalogue.build("ttcs", cast.province, periods.parse("month", f"{this_month:%Y-%m}"))
+    assert past.sections[0].total["devices_speaker"] == 1
+    assert now.sections[0].total["devices_speaker"] == 2
