@@ -102,6 +102,20 @@ try:
     CAPTCHA_TIMEOUT = 20
     CAPTCHA_IMAGE_SIZE = (150, 50)
     CAPTCHA_FONT_SIZE = 30
+    # The link with the central source system (nguon/central, docs/central.md). The instance's own Ed25519 key
+    # (empty: central_key.pem in the data directory); the unit code we speak for (default: the province).
+    CENTRAL_KEY_FILE = env_str("NGUON_CENTRAL_KEY_FILE", "")
+    CENTRAL_UNIT_CODE = env_str("NGUON_CENTRAL_UNIT_CODE", "")
+    # Let pairing and sync reach private and loopback addresses (two local instances, an in-house centre).
+    CENTRAL_ALLOW_PRIVATE = env_bool("NGUON_CENTRAL_ALLOW_PRIVATE", False)
+    # Seconds: one request's deadline, how long a pull waits for news, the longest pause between failed attempts,
+    # and how far a signed request's timestamp may be from our clock.
+    CENTRAL_TIMEOUT = env_int("NGUON_CENTRAL_TIMEOUT", 10, minimum=1, maximum=120)
+    CENTRAL_LONG_POLL = env_int("NGUON_CENTRAL_LONG_POLL", 20, minimum=0, maximum=60)
+    CENTRAL_BACKOFF_MAX = env_int("NGUON_CENTRAL_BACKOFF_MAX", 300, minimum=1, maximum=86400)
+    CENTRAL_CLOCK_SKEW = env_int("NGUON_CENTRAL_CLOCK_SKEW", 300, minimum=10, maximum=86400)
+    # Messages per push or pull.
+    CENTRAL_BATCH = env_int("NGUON_CENTRAL_BATCH", 100, minimum=1, maximum=1000)
 except EnvError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 
