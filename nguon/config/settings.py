@@ -95,6 +95,16 @@ try:
     FEEDBACK_RATE_PER_HOUR = env_int("NGUON_FEEDBACK_RATE_PER_HOUR", 10, minimum=1, maximum=100000)
     # The Open311 GeoReport v2 jurisdiction_id partner apps may send (empty: the public host name without "www.").
     OPEN311_JURISDICTION = env_str("NGUON_OPEN311_JURISDICTION", "")
+    # Exported reports (.docx/PDF in the NĐ 30/2020 layout): the issuing body (empty: the People's Committee of the
+    # report's unit), the body above it, its abbreviation after "Số: …/BC-", the place before the date (empty: the
+    # unit's name), the signer's title and name, and the recipients. Several lines or recipients: separate with ";".
+    REPORT_ISSUER = env_str("NGUON_REPORT_ISSUER", "")
+    REPORT_ISSUER_PARENT = env_str("NGUON_REPORT_ISSUER_PARENT", "")
+    REPORT_ISSUER_ABBR = env_str("NGUON_REPORT_ISSUER_ABBR", "UBND")
+    REPORT_PLACE = env_str("NGUON_REPORT_PLACE", "")
+    REPORT_SIGNER_TITLE = env_str("NGUON_REPORT_SIGNER_TITLE", "")
+    REPORT_SIGNER_NAME = env_str("NGUON_REPORT_SIGNER_NAME", "")
+    REPORT_RECIPIENTS = env_str("NGUON_REPORT_RECIPIENTS", "")
     # The public form's challenge (django-simple-captcha): a small sum drawn as an image by this server, so it
     # works without JavaScript and without any outside service; 20 minutes to fill in the form on a phone.
     CAPTCHA_CHALLENGE_FUNCT = "captcha.helpers.math_challenge"
