@@ -145,6 +145,9 @@ class InboxMessage(models.Model):
     kind = models.CharField(_("kind"), max_length=64)
     body = models.JSONField(_("body"))
     signature = models.CharField(_("signature"), max_length=100, blank=True)
+    # Why applying it was refused (its effects rolled back): the stream moves on rather than stalling on a
+    # message that every retry would refuse again; the page and the sender show the reason.
+    refusal = models.TextField(_("refusal"), blank=True)
     created_at = models.DateTimeField(_("sent"), null=True, blank=True)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
 

@@ -116,6 +116,8 @@ try:
     # (empty: central_key.pem in the data directory); the unit code we speak for (default: the province).
     CENTRAL_KEY_FILE = env_str("NGUON_CENTRAL_KEY_FILE", "")
     CENTRAL_UNIT_CODE = env_str("NGUON_CENTRAL_UNIT_CODE", "")
+    # The name peers see for this instance (default: the unit code).
+    CENTRAL_NAME = env_str("NGUON_CENTRAL_NAME", "")
     # Let pairing and sync reach private and loopback addresses (two local instances, an in-house centre).
     CENTRAL_ALLOW_PRIVATE = env_bool("NGUON_CENTRAL_ALLOW_PRIVATE", False)
     # Seconds: one request's deadline, how long a pull waits for news, the longest pause between failed attempts,
