@@ -3,3 +3,7 @@
 app_name = "central"
 
 urlpatterns: list = []
+
+from nguon.central import children_urls  # noqa: E402
+
+urlpatterns += children_urls.urlpatterns
