@@ -89,6 +89,10 @@ try:
     # details are kept after closing (NĐ 13/2023), and the files a submission may carry.
     FEEDBACK_REOPEN_DAYS = env_int("NGUON_FEEDBACK_REOPEN_DAYS", 15, minimum=1, maximum=365)
     FEEDBACK_RETENTION_DAYS = env_int("NGUON_FEEDBACK_RETENTION_DAYS", 365, minimum=30, maximum=3650)
+    # Days raw device report records (heartbeats, plays, logs, alert receipts) are kept; the figures live on in the
+    # roll-ups. At least 35: a device may re-send records up to 30 days old, and deduplication needs the first copy.
+    # On PostgreSQL whole monthly partitions are dropped, so rows stay up to a month longer.
+    REPORT_RAW_RETENTION_DAYS = env_int("NGUON_REPORT_RAW_RETENTION_DAYS", 400, minimum=35, maximum=3650)
     FEEDBACK_MAX_FILES = env_int("NGUON_FEEDBACK_MAX_FILES", 4, minimum=0, maximum=10)
     FEEDBACK_MAX_FILE_MB = env_int("NGUON_FEEDBACK_MAX_FILE_MB", 20, minimum=1, maximum=200)
     # Submissions accepted per client address per hour on the public form and through partner keys.
