@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('central', '0001_initial'),
+        ('central', '0002_inbox_refusal'),
         ('content', '0004_vietnamese_names'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
