@@ -1,9 +1,7 @@
 """Back-office URLs of the central link, one module per area, under the "central" namespace."""
 
+from nguon.central import children_urls, link_urls
+
 app_name = "central"
 
-urlpatterns: list = []
-
-from nguon.central import children_urls  # noqa: E402
-
-urlpatterns += children_urls.urlpatterns
+urlpatterns: list = [*link_urls.urlpatterns, *children_urls.urlpatterns]

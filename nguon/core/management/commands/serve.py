@@ -36,7 +36,11 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=1, help="ASGI worker processes")
-        parser.add_argument("--with-worker", action="store_true", help="start `nguon worker` beside the server")
+        parser.add_argument(
+            "--with-worker",
+            action="store_true",
+            help="start `nguon worker` and the central link loop beside the server",
+        )
         parser.add_argument(
             "--with-devices",
             action="store_true",
@@ -62,6 +66,8 @@ class Command(BaseCommand):
                     children.append(("icecast2", icecast))
             if with_worker:
                 children.append(("worker", self._spawn([sys.executable, "-m", "nguon", "worker"])))
+                # The link with a parent instance: a long poll, so an emergency from above arrives in about a second.
+                children.append(("central", self._spawn([sys.executable, "-m", "nguon", "central_sync", "--forever"])))
             tokens = settings.DATA_DIR / "demo-device-tokens.jsonl"
             if with_devices and tokens.exists():
                 count = sum(1 for line in tokens.open() if line.strip())
