@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('central', '0002_content'),
+        ('central', '0001_initial'),
     ]
 
     operations = [
