@@ -28,6 +28,7 @@ class Capability(models.TextChoices):
     APPROVE_ALERTS = "approve_alerts", _("Approve, issue and cancel emergency alerts")
     HANDLE_FEEDBACK = "handle_feedback", _("Receive, route and answer citizens' feedback")
     APPROVE_FEEDBACK = "approve_feedback", _("Approve and publish answers to citizens' feedback")
+    SCHEDULE_REPORTS = "schedule_reports", _("Schedule periodic reports and choose who receives them by e-mail")
 
 
 ALL_ROLES = frozenset(Role)
@@ -47,6 +48,7 @@ CAPABILITIES: dict[Capability, frozenset[Role]] = {
     Capability.APPROVE_ALERTS: frozenset({Role.APPROVER}),
     Capability.HANDLE_FEEDBACK: frozenset({Role.EDITOR, Role.APPROVER, Role.OPERATOR}),
     Capability.APPROVE_FEEDBACK: frozenset({Role.APPROVER}),
+    Capability.SCHEDULE_REPORTS: frozenset({Role.ADMIN, Role.APPROVER}),
 }
 
 # Roles whose holders must pass a TOTP check at every sign-in.

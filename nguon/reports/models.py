@@ -165,6 +165,7 @@ class ReportRun(models.Model):
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0, db_default=0)
     error = models.TextField(_("error"), blank=True)
+    formats = models.JSONField(_("formats"), default=list, blank=True)  # asked for; `files` holds what was made
     cutoff_at = models.DateTimeField(_("figures up to"), null=True, blank=True)
     # {"xlsx": {"path": "...", "sha256": "...", "size": 123}, "docx": {...}, "pdf": {...}}
     files = models.JSONField(_("files"), default=dict, blank=True)
@@ -180,6 +181,14 @@ class ReportRun(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # A schedule makes one run per period, however often the due-schedule task runs.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schedule", "first_day", "last_day"],
+                condition=models.Q(schedule__isnull=False),
+                name="report_run_one_per_schedule_period",
+            )
+        ]
         verbose_name = _("generated report")
         verbose_name_plural = _("generated reports")
 

@@ -1,0 +1,134 @@
+"""The archive: a run goes queued → running → done with its files' SHA-256 and cut-off; failures keep nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.files.storage import default_storage
+
+from nguon.audit.models import AuditEvent
+from nguon.reports import actions, exports, periods
+from nguon.reports.models import ReportRun, ReportSchedule
+from nguon.reports.runs import email_run, generate
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+NOW = datetime(2026, 12, 3, 9, 30, tzinfo=HCM)
+
+
+@pytest.fixture(autouse=True)
+def _frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def request_run(cast, user=None, unit=None, formats=("xlsx",)):
+    return actions.do_request_report_run(
+        kind="ttcs",
+        unit=unit or cast.province,
+        period=periods.parse("month", "2026-11"),
+        formats=list(formats),
+        acting_user=user or cast.province_editor,
+    )
+
+
+def test_a_requested_run_is_queued_then_generated_with_its_sha256_and_cut_off(cast, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as queued:
+        run = request_run(cast)
+    assert run.state == ReportRun.State.QUEUED and run.files == {} and run.formats == ["xlsx"]
+    assert len(queued) == 1  # the worker is asked only after commit
+    with django_capture_on_commit_callbacks(execute=True):
+        queued[0]()  # immediate mode: the task runs now
+    run.refresh_from_db()
+    assert run.state == ReportRun.State.DONE and run.progress == 100
+    assert run.cutoff_at == NOW
+    entry = run.files["xlsx"]
+    with default_storage.open(entry["path"], "rb") as handle:
+        stored = handle.read()
+    assert hashlib.sha256(stored).hexdigest() == entry["sha256"] and len(stored) == entry["size"]
+    assert entry["path"] == f"reports/{entry['sha256'][:2]}/{entry['sha256']}.xlsx"
+    assert stored[:2] == b"PK"  # a real .xlsx (zip)
+    done = AuditEvent.objects.get(action="reports.run_done")
+    assert done.changes["files"] == {"xlsx": entry["sha256"]}
+    # A run is claimed once: a second delivery of the task does nothing.
+    assert generate(run.pk) is None
+
+
+def test_progress_is_written_between_formats(cast, monkeypatch):
+    seen = []
+    real = exports.export
+
+    def export(report, fmt):
+        seen.append(ReportRun.objects.get().progress)
+        return real(report, "xlsx") if fmt == "xlsx" else exports.Exported(b"%PDF-1.7 fake", "application/pdf", "r.pdf")
+
+    monkeypatch.setattr(exports, "export", export)
+    run = request_run(cast, formats=("xlsx", "pdf"))
+    generate(run.pk)
+    run.refresh_from_db()
+    assert seen == [20, 57] and run.state == ReportRun.State.DONE and set(run.files) == {"xlsx", "pdf"}
+
+
+def test_a_failing_export_leaves_the_run_failed_with_no_files(cast, monkeypatch):
+    first = f"a file made just before the failure {uuid.uuid4()}".encode()
+
+    def export(report, fmt):
+        if fmt == "pdf":
+            raise RuntimeError("renderer crashed")
+        return exports.Exported(first, exports.CONTENT_TYPES[fmt], f"r.{fmt}")
+
+    monkeypatch.setattr(exports, "export", export)
+    run = request_run(cast, formats=("xlsx", "pdf"))
+    generate(run.pk)
+    run.refresh_from_db()
+    assert run.state == ReportRun.State.FAILED and run.files == {} and "renderer crashed" in run.error
+    # The .xlsx stored before the failure is not left behind.
+    sha = hashlib.sha256(first).hexdigest()
+    assert not default_storage.exists(f"reports/{sha[:2]}/{sha}.xlsx")
+    assert AuditEvent.objects.filter(action="reports.run_failed").count() == 1
+
+
+def test_a_scheduled_run_is_emailed_to_the_recipients_with_its_files(cast, django_capture_on_commit_callbacks):
+    schedule = actions.do_save_schedule(
+        None,
+        data=actions.ScheduleData(
+            kind="ttcs", unit=cast.province, period_kind="month", formats=["xlsx"],
+            recipients=["so.vhtt@dongnai.gov.vn", "VP.UBND@dongnai.gov.vn"],
+        ),
+        acting_user=cast.approver,
+    )  # fmt: skip
+    run = actions.start_scheduled_run(
+        schedule, periods.parse("month", "2026-11"), due_at=schedule.next_run_at, following=schedule.next_run_at
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        generate(run.pk)
+    run.refresh_from_db()
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["so.vhtt@dongnai.gov.vn", "vp.ubnd@dongnai.gov.vn"]
+    assert "tháng 11/2026" in message.subject and "Đồng Nai" in message.subject
+    assert run.files["xlsx"]["sha256"] in message.body
+    [(name, content, content_type)] = message.attachments
+    assert name == "bao-cao-ttcs-75-2026-11.xlsx" and content_type == exports.CONTENT_TYPES["xlsx"]
+    assert hashlib.sha256(content).hexdigest() == run.files["xlsx"]["sha256"]
+    assert run.emailed_to == message.to
+    assert email_run(run.pk) == [] and len(mail.outbox) == 1  # sent once
+
+
+def test_unknown_formats_and_periods_are_refused(cast):
+    from nguon.core.errors import Invalid
+
+    with pytest.raises(Invalid) as caught:
+        request_run(cast, formats=("exe",))
+    assert caught.value.code == "invalid_format"
+    with pytest.raises(Invalid):
+        actions.do_request_report_run(
+            kind="ttcs", unit=cast.province, period=periods.parse("range", "2026-01-01..2026-01-31"),
+            formats=["xlsx"], acting_user=cast.province_editor,
+        )  # fmt: skip
+    assert not ReportRun.objects.exists() and not ReportSchedule.objects.exists()
