@@ -16,7 +16,7 @@ NAVIGATION = [
     (_("Schedules"), "schedules:index", Capability.VIEW),
     (_("Alerts"), "alerts:list", Capability.VIEW),
     (_("Feedback"), "feedback:list", Capability.VIEW),
-    (_("Reports"), None, Capability.VIEW),
+    (_("Reports"), "reports:catalogue", Capability.VIEW),
 ]
 
 

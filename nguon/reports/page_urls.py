@@ -6,4 +6,6 @@ from nguon.reports import views
 
 urlpatterns = [
     path("", views.catalogue, name="catalogue"),
+    path("<slug:kind>/", views.report_page, name="report"),
+    path("<slug:kind>/download.<slug:fmt>", views.download, name="download"),
 ]
