@@ -38,7 +38,7 @@ def report_types(request):
     ]
 
 
-@router.get("/{kind}", response={200: ReportOut, **ERRORS}, url_name="reports_report")
+@router.get("/{kind}", response={200: ReportOut, **ERRORS}, url_name="reports_report", by_alias=True)
 def report(request, kind: str, filters: Query[ReportFilter]):
     """One report for a unit and its subtree over a period, as typed sections of rows with totals."""
     report_type = catalogue.get_type(kind)

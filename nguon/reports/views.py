@@ -62,14 +62,16 @@ def report_page(request, kind: str):
         return render(request, "reports/report.html", context, status=400)
     # Show the effective choice (the defaults filled in) in the form.
     form.data = form.data.copy()
-    form.data["unit"], form.data["period"], form.data["value"] = report.unit_code, report.period_kind, report.period_value
+    form.data["unit"], form.data["period"], form.data["value"] = (
+        report.unit_code,
+        report.period_kind,
+        report.period_value,
+    )
     query = query_of(report)
     context.update(
         sections=[_section_view(s) for s in report.sections],
         query=query,
-        downloads=[
-            (fmt, reverse("reports:download", args=[kind, fmt]) + "?" + query) for fmt in DOWNLOAD_FORMATS
-        ],
+        downloads=[(fmt, reverse("reports:download", args=[kind, fmt]) + "?" + query) for fmt in DOWNLOAD_FORMATS],
         api_url=reverse("api:reports_report", args=[kind]) + "?" + query,
     )
     return render(request, "reports/report.html", context)
