@@ -2,8 +2,10 @@
 # Install the Debian packages Nguồn needs. As root: installs what is missing. Otherwise: prints the command.
 # Usage: scripts/system-packages.sh run|test
 set -euo pipefail
-RUN_PACKAGES=(gettext ffmpeg espeak-ng icecast2 libpango-1.0-0 libpangoft2-1.0-0 fonts-liberation)
-TEST_PACKAGES=(chromium)
+# fonts-liberation2 (2.x, not 1.07): the Times New Roman twin with Vietnamese letters, for PDF reports;
+# libharfbuzz-subset0 lets WeasyPrint subset fonts in C (fontTools, its fallback, doubles a PDF's time).
+RUN_PACKAGES=(gettext ffmpeg espeak-ng icecast2 libpango-1.0-0 libpangoft2-1.0-0 fonts-liberation2 libharfbuzz-subset0)
+TEST_PACKAGES=(chromium poppler-utils)  # poppler-utils: pdftotext reads exported PDF reports back
 wanted=("${RUN_PACKAGES[@]}")
 [ "${1:-run}" = "test" ] && wanted+=("${TEST_PACKAGES[@]}")
 missing=()

@@ -72,7 +72,8 @@ def cell_text(value, kind: str) -> str:
     if kind == DECIMAL and isinstance(value, int | float):
         return format_number(value, 1, thousands=thousands, decimal=decimal)
     if kind == PERCENT and isinstance(value, int | float):
-        return format_percent(value, thousands=thousands, decimal=decimal, space=space)
+        # A no-break space, so that a narrow column never puts the % sign on a line of its own.
+        return format_percent(value, thousands=thousands, decimal=decimal, space=space.replace(" ", "\u00a0"))
     return str(value)
 
 
@@ -159,6 +160,12 @@ def is_wide(section: Section) -> bool:
     return len(section.columns) > WIDE_COLUMNS
 
 
+def starts_wide(report: Report) -> bool:
+    """Whether the first page is landscape: a report that opens with a wide table is printed like the
+    statistical forms offices know, header and table on the same landscape page."""
+    return bool(report.sections) and is_wide(report.sections[0])
+
+
 def frozen_columns(section: Section) -> int:
     """How many leading columns name a row (Stt, Địa bàn, Mã địa bàn): they stay in view when scrolling right."""
     count = 0
@@ -187,17 +194,18 @@ def align(column: Column) -> str:
 
 
 def relative_widths(section: Section) -> list[float]:
-    """Column widths in "characters" (the .xlsx unit; the .docx and PDF scale them to the page)."""
+    """Column widths in characters (the .xlsx unit; the .docx and PDF scale them to the page): room for the
+    longest value and the longest word of the heading, names and notes capped so that numbers keep their room."""
     widths = []
     for column in section.columns:
-        texts = [cell_text(row.get(column.key), column.kind) for row in section.rows[:500]]
-        longest_value = max((len(t) for t in texts), default=0)
-        longest_word = max((len(w) for w in column.label.split()), default=0)
+        longest_value = max((len(cell_text(row.get(column.key), column.kind)) for row in section.rows[:500]), default=0)
+        longest_word = max((len(w) for w in column.label.split()), default=0) + 3  # headings are bold
         if column.kind == TEXT:
-            width = min(max(longest_value, longest_word, 10), 36)
+            widths.append(float(min(max(longest_value, longest_word, 10), 22)))
         else:
-            width = max(longest_value + 1, longest_word, 6)
-        widths.append(float(min(width, 18) if column.kind != TEXT else width))
+            # Digits are wider than the average letter, and neither a code nor a number may wrap (a code cut in
+            # two reads as two codes, "1.251,2" as two figures).
+            widths.append(float(min(max(longest_value * 1.15 + 2, longest_word, 7), 18)))
     return widths
 
 

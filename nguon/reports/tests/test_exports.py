@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from datetime import date, datetime, timedelta
 from io import BytesIO
 from zoneinfo import ZoneInfo
@@ -135,7 +137,153 @@ def test_numbers_and_dates_are_written_the_vietnamese_way():
     with translation.override("vi"):
         assert layout.place_and_date("Đồng Nai", date(2026, 12, 3)) == "Đồng Nai, ngày 03 tháng 12 năm 2026"
         assert layout.cell_text(1234.5, DECIMAL) == "1.234,5"
-        assert layout.cell_text(0.5, PERCENT) == "50,0 %"
+        assert layout.cell_text(0.5, PERCENT) == "50,0\u00a0%"  # a no-break space: never a lone % in a cell
     with translation.override("en"):
         assert layout.cell_text(1234.5, DECIMAL) == "1,234.5"
         assert layout.cell_text(0.5, PERCENT) == "50.0%"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# .docx
+
+
+def mm(*lengths) -> tuple[int, ...]:
+    return tuple(round(length.mm) for length in lengths)  # .docx stores twentieths of a point
+
+
+def _docx(report):
+    from docx import Document
+
+    return Document(BytesIO(export(report, "docx").content))
+
+
+def test_docx_follows_nd30_with_the_reports_figures_written_the_vietnamese_way(report):
+    from docx.oxml.ns import qn
+
+    doc = _docx(report)
+    normal = doc.styles["Normal"]
+    assert normal.font.name == "Times New Roman" and normal.font.size.pt == 13
+    fonts = normal.element.rPr.find(qn("w:rFonts"))
+    assert fonts.get(qn("w:eastAsia")) == "Times New Roman" and fonts.get(qn("w:cs")) == "Times New Roman"
+    page = doc.sections[0]
+    assert mm(page.top_margin, page.bottom_margin, page.left_margin, page.right_margin) == (20, 20, 30, 15)
+    # The TTCS table has 20 columns: the report is printed landscape, as statistical forms are.
+    assert mm(page.page_width, page.page_height) == (297, 210)
+
+    header = doc.tables[0]
+    issuer = header.cell(0, 0).paragraphs[0]
+    assert issuer.text == "ỦY BAN NHÂN DÂN TỈNH ĐỒNG NAI" and issuer.runs[0].bold
+    nation, motto = header.cell(0, 1).paragraphs[:2]
+    assert (nation.text, motto.text) == ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
+    assert nation.runs[0].bold and motto.runs[0].bold
+    assert header.cell(1, 0).text.replace("\u00a0", "") == "Số: /BC-UBND"
+    dated = header.cell(1, 1).paragraphs[0]
+    assert dated.text == "Đồng Nai, ngày 20 tháng 11 năm 2026" and dated.runs[0].italic
+
+    texts = [p.text for p in doc.paragraphs]
+    assert "BÁO CÁO" in texts
+    assert "Kết quả hoạt động thông tin cơ sở tháng 11/2026" in texts
+    section = report.sections[0]
+    assert f"I. {section.title}" in texts
+    assert section.note in texts
+
+    table = doc.tables[1]
+    top, labels = table.rows[0], table.rows[1]
+    assert top._tr.trPr.find(qn("w:tblHeader")) is not None  # repeated on every page
+    assert top.cells[3].text == section.columns[3].group and labels.cells[3].text == section.columns[3].label
+    assert top.cells[0].text == labels.cells[0].text == section.columns[0].label  # merged over both rows
+    body = [[cell.text for cell in row.cells] for row in table.rows[2:]]
+    expected = [
+        [layout.cell_text(row.get(c.key), c.kind) for c in section.columns] for row in [*section.rows, section.total]
+    ]
+    assert body == expected
+    other = next(row for row in body if row[2] == "26041")
+    keys = [c.key for c in section.columns]
+    assert other[keys.index("bulletins")] == "1.234"
+    assert other[keys.index("broadcast_hours")] == "1.251,2"
+    mine = next(row for row in body if row[2] == "26068")
+    assert mine[keys.index("online_share")].endswith("\u00a0%") and "," in mine[keys.index("online_share")]
+    total = table.rows[-1]
+    assert all(run.bold for cell in total.cells for p in cell.paragraphs for run in p.runs)
+
+    signature = doc.tables[-1]
+    assert signature.cell(0, 0).paragraphs[0].text == "Nơi nhận:"
+    assert [p.text for p in signature.cell(0, 1).paragraphs[:2]] == ["THỦ TRƯỞNG CƠ QUAN", "(Ký, ghi rõ họ tên)"]
+
+
+def test_the_issuing_body_and_signer_come_from_the_settings(report, settings):
+    settings.REPORT_ISSUER = "Sở Văn hóa, Thể thao và Du lịch"
+    settings.REPORT_ISSUER_PARENT = "UBND tỉnh Đồng Nai"
+    settings.REPORT_ISSUER_ABBR = "SVHTTDL"
+    settings.REPORT_PLACE = "Biên Hòa"
+    settings.REPORT_SIGNER_TITLE = "KT. Giám đốc; Phó Giám đốc"
+    settings.REPORT_SIGNER_NAME = "Nguyễn Văn An"
+    settings.REPORT_RECIPIENTS = "Bộ Văn hóa, Thể thao và Du lịch; UBND tỉnh"
+    doc = _docx(report)
+    left = [p.text for p in doc.tables[0].cell(0, 0).paragraphs]
+    assert left[:2] == ["UBND TỈNH ĐỒNG NAI", "SỞ VĂN HÓA, THỂ THAO VÀ DU LỊCH"]
+    assert doc.tables[0].cell(1, 0).text.endswith("/BC-SVHTTDL")
+    assert doc.tables[0].cell(1, 1).text == "Biên Hòa, ngày 20 tháng 11 năm 2026"
+    recipients, signer = (cell.paragraphs for cell in doc.tables[-1].rows[0].cells)
+    assert [p.text for p in recipients] == [
+        "Nơi nhận:", "- Bộ Văn hóa, Thể thao và Du lịch;", "- UBND tỉnh;", "- Lưu: VT.",
+    ]  # fmt: skip
+    assert [p.text for p in signer][:3] == ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "(Ký, ghi rõ họ tên)"]
+    assert signer[-1].text == "Nguyễn Văn An"
+
+
+def test_a_narrow_report_stays_portrait_and_an_english_reader_gets_english_labels(report):
+    section = report.sections[0]
+    section.columns = section.columns[:3] + section.columns[9:10]  # Stt, area, code, broadcast hours
+    with translation.override("en"):
+        doc = _docx(report)
+    assert mm(doc.sections[0].page_width, doc.sections[0].page_height) == (210, 297)
+    assert doc.tables[0].cell(0, 1).paragraphs[0].text == "SOCIALIST REPUBLIC OF VIETNAM"
+    other = next(row for row in doc.tables[1].rows if row.cells[2].text == "26041")
+    assert other.cells[3].text == "1,251.2"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# PDF
+
+
+def pdf_text(content: bytes) -> str:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is missing: install Debian poppler-utils (scripts/system-packages.sh test)")
+    done = subprocess.run(["pdftotext", "-layout", "-", "-"], input=content, capture_output=True, check=True)
+    return done.stdout.decode()
+
+
+def test_pdf_prints_the_national_header_title_and_figures(report):
+    exported = export(report, "pdf")
+    assert exported.content_type == "application/pdf" and exported.content.startswith(b"%PDF")
+    text = pdf_text(exported.content)
+    for expected in (
+        "ỦY BAN NHÂN DÂN TỈNH ĐỒNG NAI",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "Đồng Nai, ngày 20 tháng 11 năm 2026",
+        "BÁO CÁO",
+        "Kết quả hoạt động thông tin cơ sở tháng 11/2026",
+        "I. Hoạt động thông tin cơ sở theo địa bàn",
+        "Phường Trấn Biên",
+        "1.234",
+        "1.251,2",
+        "Nơi nhận:",
+        "THỦ TRƯỞNG CƠ QUAN",
+    ):
+        assert expected in text, expected
+
+
+def test_pdf_fetches_nothing_but_data_urls(report):
+    from nguon.reports.exports.pdf import DataOnlyFetcher
+
+    fetcher = DataOnlyFetcher()
+    for url in ("http://127.0.0.1:8000/static/x.css", "https://example.org/font.woff", "file:///etc/passwd"):
+        with pytest.raises(ValueError):
+            fetcher.fetch(url)
+    assert fetcher.fetch("data:text/plain,ok").read() == b"ok"
+    # Text from the database is escaped, never markup that would make WeasyPrint fetch something.
+    report.sections[0].note = '<img src="file:///etc/passwd"> <link rel="stylesheet" href="http://10.0.0.1/x.css">'
+    text = pdf_text(export(report, "pdf").content)
+    assert '<img src="file:///etc/passwd">' in text.replace("\n", " ")
