@@ -50,6 +50,16 @@ def record_error(link: Link, error: str) -> None:
     log.warning("central: link %s: %s", link.name, error)
 
 
+def record_refusals(link: Link, refusals: list[str]) -> None:
+    """The exchange worked but the peer refused some messages: show why, without backing off (retrying would not
+    change a refusal; the stream has moved past them)."""
+    now = timezone.now()
+    Link.objects.filter(pk=link.pk).update(
+        last_ok_at=now, failures=0, next_attempt_at=None, last_error="; ".join(refusals)[:1000], last_error_at=now
+    )
+    log.warning("central: link %s: refused: %s", link.name, "; ".join(refusals))
+
+
 def _error_text(exc: client.PeerError) -> str:
     error = exc.answer.get("error") if isinstance(exc.answer.get("error"), dict) else None
     if error:
@@ -112,7 +122,7 @@ def push(link: Link) -> SyncResult:
             record_error(link, message)
             return result
         if result.errors:
-            record_error(link, "; ".join(result.errors))
+            record_refusals(link, result.errors)
         else:
             record_ok(link)
 
@@ -146,6 +156,7 @@ def pull(link: Link, *, wait: float = 0) -> SyncResult:
         result.errors.append(message)
         record_error(link, message)
         return result
+    refusals = []
     for message in messages:
         try:
             outcome = receive(link, message, direction=kinds.DOWN)
@@ -157,12 +168,15 @@ def pull(link: Link, *, wait: float = 0) -> SyncResult:
             result.errors.append(f"out_of_order: {exc}")
             break
         if outcome.status == REFUSED:
-            result.errors.append(f"#{outcome.seq} {outcome.code}: {outcome.message}")
+            refusals.append(f"#{outcome.seq} {outcome.code}: {outcome.message}")
         result.received += 1
     if result.errors:
-        record_error(link, "; ".join(result.errors))
+        record_error(link, "; ".join(result.errors + refusals))
+    elif refusals:
+        record_refusals(link, refusals)
     else:
         record_ok(link)
+    result.errors += refusals
     return result
 
 

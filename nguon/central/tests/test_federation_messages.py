@@ -167,7 +167,9 @@ def test_a_refused_message_is_recorded_and_the_stream_moves_on(instances, paired
     assert APPLIED == [("test.figures", {"n": 2})]
     refused = InboxMessage.objects.get(link=child_link, seq=1)
     assert refused.refusal.startswith("test_refusal")
-    assert "test_refusal" in Link.objects.get(pk=parent_link.pk).last_error
+    link = Link.objects.get(pk=parent_link.pk)
+    assert "test_refusal" in link.last_error
+    assert link.failures == 0 and sync.due(link)  # a refusal is shown, not retried with a growing pause
 
 
 @pytest.mark.parametrize(
