@@ -71,7 +71,10 @@ def setup(devices: int) -> dict:
     if devices:
         commune = _commune()
         made = Device.objects.bulk_create(
-            [Device(unit=commune, code=f"FED-{i:06d}", name=f"Cụm {i}", kind=DeviceKind.SPEAKER) for i in range(devices)]
+            [
+                Device(unit=commune, code=f"FED-{i:06d}", name=f"Cụm {i}", kind=DeviceKind.SPEAKER)
+                for i in range(devices)
+            ]
         )
         DeviceToken.objects.bulk_create(
             [DeviceToken(device=d, token_hash=token_hash(token(i))) for i, d in enumerate(made)], batch_size=1000
@@ -135,8 +138,14 @@ def state() -> dict:
 
     return {
         "links": [
-            {"role": link.role, "state": link.state, "received_seq": link.received_seq, "sent_seq": link.sent_seq,
-             "acked_seq": link.acked_seq, "last_error": link.last_error}
+            {
+                "role": link.role,
+                "state": link.state,
+                "received_seq": link.received_seq,
+                "sent_seq": link.sent_seq,
+                "acked_seq": link.acked_seq,
+                "last_error": link.last_error,
+            }
             for link in Link.objects.order_by("pk")
         ],  # fmt: skip
         "from_above": [
