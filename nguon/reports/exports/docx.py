@@ -25,6 +25,14 @@ FONT = "Times New Roman"
 PAGE = (Mm(210), Mm(297))
 MARGINS = {"top_margin": Mm(20), "bottom_margin": Mm(20), "left_margin": Mm(30), "right_margin": Mm(15)}
 CONTENT_MM = {False: 210 - 45, True: 297 - 45}  # text width, portrait / landscape
+# Word checks that children come in the schema's order: what may follow the elements added here by hand.
+TBLPR_AFTER_BORDERS = ("w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption", "w:tblDescription")
+PPR_AFTER_PBDR = (
+    "w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct", "w:topLinePunct",
+    "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind",
+    "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment",
+    "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange",
+)  # fmt: skip
 ALIGN = {"left": WD_ALIGN_PARAGRAPH.LEFT, "center": WD_ALIGN_PARAGRAPH.CENTER, "right": WD_ALIGN_PARAGRAPH.RIGHT}
 
 
@@ -84,7 +92,7 @@ def _styles(doc) -> None:
     lang = OxmlElement("w:lang")
     lang.set(qn("w:val"), "vi-VN")
     lang.set(qn("w:eastAsia"), "vi-VN")
-    rpr.append(lang)
+    rpr.insert_element_before(lang, "w:eastAsianLayout", "w:specVanish", "w:oMath")
     normal.paragraph_format.space_before = Pt(0)
     normal.paragraph_format.space_after = Pt(0)
     normal.paragraph_format.line_spacing = 1.0
@@ -143,7 +151,7 @@ def _rule(container, width_mm: float, box_mm: float):
     for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "000000")):
         bottom.set(qn(key), value)
     borders.append(bottom)
-    ppr.append(borders)
+    ppr.insert_element_before(borders, *PPR_AFTER_PBDR)
     return paragraph
 
 
@@ -153,7 +161,7 @@ def _no_borders(table) -> None:
         element = OxmlElement(f"w:{edge}")
         element.set(qn("w:val"), "nil")
         borders.append(element)
-    table._tbl.tblPr.append(borders)
+    table._tbl.tblPr.insert_element_before(borders, *TBLPR_AFTER_BORDERS)
 
 
 def _cell_margins(table, mm: float) -> None:
@@ -163,7 +171,7 @@ def _cell_margins(table, mm: float) -> None:
         element.set(qn("w:w"), str(int(mm * 56.7)))  # twentieths of a point
         element.set(qn("w:type"), "dxa")
         margins.append(element)
-    table._tbl.tblPr.append(margins)
+    table._tbl.tblPr.insert_element_before(margins, *TBLPR_AFTER_BORDERS[3:])
 
 
 def _widths(table, widths_mm: list[float]) -> None:
@@ -245,7 +253,7 @@ def _signature(doc, frame: layout.Frame, landscape: bool) -> None:
 
 def _repeat_header(row) -> None:
     properties = row._tr.get_or_add_trPr()
-    for tag in ("w:tblHeader", "w:cantSplit"):
+    for tag in ("w:cantSplit", "w:tblHeader"):  # the schema's order (Word refuses others)
         element = OxmlElement(tag)
         element.set(qn("w:val"), "true")
         properties.append(element)
