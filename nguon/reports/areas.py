@@ -16,6 +16,7 @@ from nguon.broadcast.models import Device, DeviceKind, Technology
 from nguon.content.models import Priority
 from nguon.reports.models import DAY_COUNTERS, ContentMonth, DeviceDay, InventoryMonth, SourceLevel, UnitDay
 from nguon.reports.periods import Period
+from nguon.reports.tables import Report
 from nguon.units.models import Unit
 
 
@@ -219,4 +220,65 @@ def share(part: float, whole: float) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-__all__ = ["AreaMap", "areas", "content_sums", "day_sums", "device_day_sums", "feedback_sums", "inventory"]
+def subtree_devices(unit: Unit, also: set[int] | frozenset[int] = frozenset()) -> list[dict]:
+    """Devices of the subtree in service now, plus those in `also` (devices with figures in the period, even if
+    taken out of service since), with their commune, in unit then name order. One query."""
+    condition = Q(is_active=True)
+    if also:
+        condition |= Q(pk__in=list(also))
+    rows = (
+        Device.objects.filter(unit__path__startswith=unit.path)
+        .filter(condition)
+        .values("pk", "code", "name", "kind", "is_active", "is_online", "unit_id", "unit__code", "unit__name")
+        .order_by("unit__path", "code")
+    )
+    return list(rows)
+
+
+def content_breakdown(unit: Unit, period: Period, *fields: str) -> list[dict]:
+    """Bulletins published in the period's months in the subtree, grouped by the given ContentMonth fields."""
+    return list(
+        ContentMonth.objects.filter(
+            month__gte=period.first.replace(day=1), month__lte=period.last, unit_id__in=_subtree_ids(unit)
+        )
+        .values(*fields)
+        .annotate(n=Sum("bulletins"))
+        .order_by()
+    )
+
+
+def blank_report(kind: str, title: str, unit: Unit, period: Period, cutoff) -> Report:
+    """A report of `kind` for the unit and period, with no section yet."""
+    return Report(
+        kind=kind,
+        title=title,
+        unit_code=unit.code,
+        unit_name=unit.name,
+        period_kind=period.kind,
+        period_value=period.value,
+        period_label=period.label,
+        first_day=period.first.isoformat(),
+        last_day=period.last.isoformat(),
+        cutoff_at=cutoff,
+    )
+
+
+def area_rows(unit: Unit, rows_units: list[Unit], *figures: dict[int, dict]) -> list[Unit]:
+    """The area units to show: the areas, plus the report unit itself when it has figures of its own."""
+    if unit not in rows_units and any(unit.pk in f for f in figures):
+        return [*rows_units, unit]
+    return rows_units
+
+
+def area_label(area: Unit, unit: Unit, rows_units: list[Unit]) -> str:
+    from django.utils.translation import gettext as _
+
+    if area.pk != unit.pk or len(rows_units) == 1:
+        return area.name
+    return _("%(unit)s (own)") % {"unit": area.name}
+
+
+__all__ = [
+    "AreaMap", "area_label", "area_rows", "areas", "blank_report", "content_breakdown", "content_sums", "day_sums",
+    "device_day_sums", "feedback_sums", "inventory", "subtree_devices",
+]  # fmt: skip

@@ -21,6 +21,8 @@ from nguon.reports.tables import PERCENT, Report, Section
 # Charts with more groups than this show the first ones (the table below lists every row).
 MAX_BARS = 30
 DOWNLOAD_FORMATS = ("xlsx", "docx", "pdf")
+# A page lists at most this many rows per section (a province has thousands of devices); the files have them all.
+MAX_PAGE_ROWS = 500
 
 
 @login_required
@@ -95,7 +97,8 @@ def download(request, kind: str, fmt: str):
 def _section_view(section: Section) -> dict:
     """What the template draws for one section: grouped header, formatted cells, totals, and the chart."""
     aligns = [layout.align(c) for c in section.columns]
-    body = [list(zip(cells, aligns, strict=True)) for cells in layout.body_rows(section)]
+    shown = Section(section.key, section.title, section.columns, section.rows[:MAX_PAGE_ROWS])
+    body = [list(zip(cells, aligns, strict=True)) for cells in layout.body_rows(shown)]
     total = layout.total_row(section)
     return {
         "section": section,
@@ -104,6 +107,7 @@ def _section_view(section: Section) -> dict:
         "total": list(zip(total, aligns, strict=True)) if total is not None else None,
         "chart": _chart(section),
         "legend": [section.column(key).label for key in section.chart.series] if section.chart else [],
+        "cut": len(section.rows) - len(shown.rows),
     }
 
 

@@ -48,3 +48,11 @@ def test_an_absurd_period_shows_the_form_with_its_error(cast, client_for, query)
     response = client.get(f"/reports/ttcs/?unit=75&{query}", HTTP_ACCEPT_LANGUAGE="vi")
     assert response.status_code == 400
     assert b'class="form-errors"' in response.content
+
+
+@pytest.mark.parametrize("kind", ["ttcs", "availability", "proof_of_play", "alert_delivery", "production", "feedback"])
+def test_every_report_page_opens_for_each_period(cast, client_for, kind):
+    client = client_for(cast.province_editor)
+    for period in ("month", "quarter", "year"):
+        response = client.get(f"/reports/{kind}/?unit=75&period={period}")
+        assert response.status_code == 200, response.content[:3000]
