@@ -132,3 +132,77 @@ def test_unknown_formats_and_periods_are_refused(cast):
             formats=["xlsx"], acting_user=cast.province_editor,
         )  # fmt: skip
     assert not ReportRun.objects.exists() and not ReportSchedule.objects.exists()
+
+
+# --- Through the pages --------------------------------------------------------------------------------------------
+
+
+def post_run(client, unit_code="75", formats=("xlsx",), period="2026-11"):
+    body = {"kind": "ttcs", "unit": unit_code, "period_kind": "month", "period": period, "formats": list(formats)}
+    return client.post("/reports/archive/new/", body)
+
+
+def test_the_archive_page_generates_a_run_and_shows_its_sha256_and_cut_off(
+    cast, client_for, django_capture_on_commit_callbacks
+):
+    client = client_for(cast.province_editor)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_run(client)
+    run = ReportRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/reports/archive/{run.pk}/"
+    assert run.state == ReportRun.State.DONE and run.requested_by == cast.province_editor
+    page = client.get(f"/reports/archive/{run.pk}/").content.decode()
+    assert run.files["xlsx"]["sha256"] in page
+    assert "09:30 ngày 03/12/2026" in page  # the cut-off in local time, as offices write it
+    listing = client.get("/reports/archive/").content.decode()
+    assert f"/reports/archive/{run.pk}/xlsx/" in listing and "every 2s" not in listing  # nothing left to refresh
+    download = client.get(f"/reports/archive/{run.pk}/xlsx/")
+    assert download.status_code == 200 and download["Content-Type"] == exports.CONTENT_TYPES["xlsx"]
+    assert hashlib.sha256(download.content).hexdigest() == run.files["xlsx"]["sha256"]
+    assert 'filename="bao-cao-ttcs-75-2026-11.xlsx"' in download["Content-Disposition"]
+
+
+def test_a_running_report_shows_a_progress_bar_that_refreshes(cast, client_for):
+    run = request_run(cast)  # queued: the on-commit callback that would start the worker never runs here
+    ReportRun.objects.filter(pk=run.pk).update(state=ReportRun.State.RUNNING, progress=57)
+    client = client_for(cast.province_editor)
+    for url in ("/reports/archive/", f"/reports/archive/{run.pk}/"):
+        page = client.get(url, headers={"HX-Request": "true"}).content.decode()
+        assert 'hx-trigger="every' in page and 'value="57"' in page and "<progress" in page
+
+
+def test_a_tampered_file_is_refused_at_download(cast, client_for):
+    run = request_run(cast)
+    generate(run.pk)
+    run.refresh_from_db()
+    path = default_storage.path(run.files["xlsx"]["path"])
+    with open(path, "r+b") as handle:  # one byte changed on disk, as a careless or hostile hand would
+        handle.seek(100)
+        byte = handle.read(1)
+        handle.seek(100)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    try:
+        response = client_for(cast.province_editor).get(f"/reports/archive/{run.pk}/xlsx/")
+        assert response.status_code == 409 and b"PK" not in response.content[:2]
+        assert "SHA-256" in response.content.decode()
+    finally:
+        default_storage.delete(run.files["xlsx"]["path"])  # the next test may make the same bytes
+
+
+def test_a_commune_user_cannot_request_or_download_a_province_run(cast, client_for):
+    run = request_run(cast)
+    generate(run.pk)
+    client = client_for(cast.commune_editor)
+    assert post_run(client, "75").status_code == 404
+    assert client.get(f"/reports/archive/{run.pk}/").status_code == 404
+    assert client.get(f"/reports/archive/{run.pk}/xlsx/").status_code == 404
+    assert f"/reports/archive/{run.pk}/" not in client.get("/reports/archive/").content.decode()
+    assert ReportRun.objects.count() == 1
+    # Their own commune is theirs to generate.
+    assert post_run(client, "26068").status_code == 302
+
+
+def test_a_bad_period_is_shown_on_the_form(cast, client_for):
+    response = post_run(client_for(cast.province_editor), period="2026-13")
+    assert response.status_code == 400 and "2026-11" in response.content.decode()
+    assert not ReportRun.objects.exists()
