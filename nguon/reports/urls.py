@@ -5,6 +5,7 @@ from nguon.reports import archive_urls, page_urls
 app_name = "reports"
 
 urlpatterns = [
-    *page_urls.urlpatterns,
+    # Before the report pages: their "<kind>/" would take "archive/" and "schedules/" as report kinds.
     *archive_urls.urlpatterns,
+    *page_urls.urlpatterns,
 ]
