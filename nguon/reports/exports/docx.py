@@ -14,6 +14,7 @@ from docx import Document
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
@@ -62,6 +63,10 @@ def render(report: Report) -> bytes:
     doc.core_properties.subject = frame.subject
     doc.core_properties.author = frame.issuer
     doc.core_properties.language = "vi-VN"
+    # python-docx's template carries a thumbnail of its own blank page: file browsers would show that.
+    package_rels = doc.part.package.rels
+    for rel_id in [r.rId for r in package_rels.values() if r.reltype == RT.THUMBNAIL]:
+        package_rels.pop(rel_id)
     out = BytesIO()
     doc.save(out)
     return out.getvalue()

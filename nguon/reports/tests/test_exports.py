@@ -243,6 +243,30 @@ def test_a_narrow_report_stays_portrait_and_an_english_reader_gets_english_label
     assert other.cells[3].text == "1,251.2"
 
 
+def test_each_section_is_numbered_and_printed_in_the_orientation_its_table_needs(report):
+    from copy import deepcopy
+
+    from openpyxl import load_workbook
+
+    narrow = deepcopy(report.sections[0])
+    narrow.key, narrow.title, narrow.note = "hours", "Giờ phát theo địa bàn", ""
+    narrow.columns = narrow.columns[:3] + narrow.columns[9:10]
+    report.sections.append(narrow)
+    doc = _docx(report)
+    assert [mm(s.page_width)[0] for s in doc.sections] == [297, 210]  # the wide table, then a portrait page
+    texts = [p.text for p in doc.paragraphs]
+    assert f"I. {report.sections[0].title}" in texts and "II. Giờ phát theo địa bàn" in texts
+    assert doc.tables[-1].cell(0, 0).paragraphs[0].text == "Nơi nhận:"  # the signature after the last table
+    assert b"thumbnail" not in export(report, "docx").content  # no preview of python-docx's blank template
+    book = load_workbook(BytesIO(export(report, "xlsx").content))
+    assert book.sheetnames == ["Thông tin", "Hoạt động thông tin cơ sở theo", "Giờ phát theo địa bàn"]
+    hours = book["Giờ phát theo địa bàn"]
+    assert hours.freeze_panes == "D8"  # a one-row header
+    assert [hours.cell(7, c).value for c in range(1, 5)] == [c.label for c in narrow.columns]
+    text = pdf_text(export(report, "pdf").content)
+    assert "II. Giờ phát theo địa bàn" in text
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # PDF
 
