@@ -83,7 +83,7 @@ def nd30_day_month(day: date) -> tuple[str, str]:
 
 
 def place_and_date(place: str, day: date) -> str:
-    """ "Đồng Nai, ngày 03 tháng 12 năm 2026" (the italic line under the national motto)."""
+    """The italic line under the motto: "Đồng Nai, ngày 03 tháng 12 năm 2026" (in Vietnamese)."""
     dd, mm = nd30_day_month(day)
     return _("%(place)s, %(day)s/%(month)s/%(year)s") % {"place": place, "day": dd, "month": mm, "year": day.year}
 
