@@ -2,8 +2,9 @@
 with that instance's NGUON_DATA_DIR (and NGUON_DATABASE_URL) so that each instance keeps its own database.
 
 python -m nguon.central.tests.instance setup [--devices N]   migrate, province 75 with two communes, an editor and an
-                                                             approver; with N > 0 that many loudspeakers in the
-                                                             first commune (tokens nd1_fed_000000…), prints JSON
+                                                             approver; with N > 0 that many devices (every other an
+                                                             e-board) in the first commune, tokens
+                                                             nd1_fed_000000…; prints JSON
 python -m nguon.central.tests.instance enrol CODE            a loudspeaker CODE and its one-time enrolment code
 python -m nguon.central.tests.instance publish CLASS TITLE   a bulletin written, approved and published at the province
 python -m nguon.central.tests.instance share TITLE           a bulletin published, then shared up by the approver
@@ -72,9 +73,14 @@ def setup(devices: int) -> dict:
         commune = _commune()
         made = Device.objects.bulk_create(
             [
-                Device(unit=commune, code=f"FED-{i:06d}", name=f"Cụm {i}", kind=DeviceKind.SPEAKER)
+                Device(
+                    unit=commune,
+                    code=f"FED-{i:06d}",
+                    name=f"Cụm {i}",
+                    kind=DeviceKind.BOARD if i % 2 else DeviceKind.SPEAKER,
+                )
                 for i in range(devices)
-            ]
+            ]  # fmt: skip
         )
         DeviceToken.objects.bulk_create(
             [DeviceToken(device=d, token_hash=token_hash(token(i))) for i, d in enumerate(made)], batch_size=1000
@@ -97,10 +103,13 @@ def _users():
 
 
 def publish(priority: str, title: str) -> dict:
+    from django.urls import get_resolver
+
     from nguon.content import actions
     from nguon.content.actions import BulletinData
 
     editor, approver = _users()
+    get_resolver().url_patterns  # noqa: B018  (load the URLconf now: the first reverse() would take seconds)
     started = time.time()
     data = BulletinData(title=title, body=f"{title}. Người dân chủ động phòng tránh.", priority=priority)
     bulletin = actions.do_create_bulletin(owner_unit=_province(), data=data, acting_user=editor)

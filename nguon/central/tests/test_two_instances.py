@@ -18,104 +18,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-from nguon.core.tests.test_serve import answers, free_port, wait_for
+from nguon.central.tests.processes import Instance, databases, pair, until
 
-PROJECT = Path(__file__).resolve().parents[3]
-AGENT_DIR = PROJECT / "agent"
+AGENT_DIR = Path(__file__).resolve().parents[3] / "agent"
 
 pytestmark = [
     pytest.mark.timeout(600),
     pytest.mark.skipif(not (AGENT_DIR / "nguon_agent").is_dir(), reason="agent/ is not in this checkout"),
     pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("ffmpeg")), reason="no speech engine"),
 ]
-
-
-def _databases(names: list[str]) -> dict[str, str]:
-    """A fresh PostgreSQL database per instance when the suite runs on PostgreSQL; SQLite files otherwise."""
-    base = os.environ.get("NGUON_TEST_DATABASE_URL", "")
-    if not base:
-        return {}
-    import psycopg
-
-    url = urlsplit(base)
-    admin = url._replace(path="/postgres").geturl()
-    found = {}
-    with psycopg.connect(admin, autocommit=True) as connection:
-        for name in names:
-            database = f"{url.path.lstrip('/')}_fed_{name}"
-            connection.execute(f'DROP DATABASE IF EXISTS "{database}"')
-            connection.execute(f'CREATE DATABASE "{database}"')
-            found[name] = url._replace(path=f"/{database}").geturl()
-    return found
-
-
-class Instance:
-    """One instance: its data directory, database, port, and the `nguon serve` process when it runs."""
-
-    def __init__(self, name: str, root: Path, database_url: str = ""):
-        self.name = name
-        self.dir = root / name
-        self.dir.mkdir(parents=True)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "NGUON_DATA_DIR": str(self.dir), "DJANGO_SETTINGS_MODULE": "nguon.config.settings",
-                    "NGUON_DEBUG": "0", "NGUON_PUBLIC_URL": self.url, "NGUON_CENTRAL_ALLOW_PRIVATE": "1",
-                    "NGUON_CENTRAL_LONG_POLL": "5", "NGUON_CENTRAL_BACKOFF_MAX": "2"}  # fmt: skip
-        self.env.pop("NGUON_DATABASE_URL", None)
-        if database_url:
-            self.env["NGUON_DATABASE_URL"] = database_url
-        self.proc: subprocess.Popen | None = None
-        self.log = self.dir / "serve.log"
-
-    def run(self, *args: str, timeout: float = 180) -> str:
-        done = subprocess.run([sys.executable, *args], env=self.env, cwd=PROJECT, capture_output=True, text=True,
-                              timeout=timeout)  # fmt: skip
-        assert done.returncode == 0, f"{self.name}: {' '.join(args)}:\n{done.stdout}\n{done.stderr[-3000:]}"
-        return done.stdout
-
-    def step(self, *args: str) -> dict:
-        return json.loads(self.run("-m", "nguon.central.tests.instance", *args).splitlines()[-1])
-
-    def state(self) -> dict:
-        return self.step("state")
-
-    def start(self) -> None:
-        command = [sys.executable, "-m", "nguon", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([*command, "--with-worker"], env=self.env, cwd=PROJECT, stdout=log,
-                                         stderr=subprocess.STDOUT)  # fmt: skip
-        wait_for(lambda: answers(self.port), f"{self.name} to answer", timeout=90)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
-
-
-def until(instance: Instance, check, what: str, timeout: float = 90.0) -> dict:
-    """Poll the instance's state until `check(state)` holds; fail with both logs otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        state = instance.state()
-        if check(state):
-            return state
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what} at {instance.name}: {state}\n{instance.tail()}")
-        time.sleep(0.5)
 
 
 def _agent(server_url: str, state: Path, code: str) -> subprocess.Popen:
@@ -128,8 +43,8 @@ def _agent(server_url: str, state: Path, code: str) -> subprocess.Popen:
 @pytest.fixture
 def instances():
     root = Path(tempfile.mkdtemp(prefix="nguon-federation-"))
-    databases = _databases(["parent", "child"])
-    made = {name: Instance(name, root, databases.get(name, "")) for name in ("parent", "child")}
+    found = databases(["parent", "child"])
+    made = {name: Instance(name, root, found.get(name, "")) for name in ("parent", "child")}
     yield made
     for instance in made.values():
         instance.stop()
@@ -145,8 +60,7 @@ def test_two_instances_pair_push_pull_play_an_emergency_survive_a_restart_and_re
     child.start()
 
     # Pairing by the command line: a one-time code made at the parent, used at the child.
-    code = parent.run("-m", "nguon", "central_pair", "--code-for", "Đồng Nai").strip().splitlines()[-1]
-    child.run("-m", "nguon", "central_pair", parent.url, code)
+    pair(parent, child)
     assert child.state()["links"][0]["role"] == "parent"
     assert parent.state()["links"][0]["state"] == "active"
 
