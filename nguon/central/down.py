@@ -55,11 +55,20 @@ def send_alert_down(alert) -> bool:
     return True
 
 
+# Sent after the publisher's commit: an error here must not turn a published bulletin or an issued alert into an
+# error page (and the receivers after this one must still run). It is logged; publishing the bulletin again, or
+# the next version, queues it (the key is per version).
 @receiver(bulletin_published, dispatch_uid="central_bulletin_down")
 def _on_bulletin_published(sender, bulletin, **kwargs):
-    send_bulletin_down(bulletin)
+    try:
+        send_bulletin_down(bulletin)
+    except Exception:
+        log.exception("central: bulletin %s could not be queued for the child instances", bulletin.pk)
 
 
 @receiver(alert_issued, dispatch_uid="central_alert_down")
 def _on_alert_issued(sender, alert, **kwargs):
-    send_alert_down(alert)
+    try:
+        send_alert_down(alert)
+    except Exception:
+        log.exception("central: alert %s could not be queued for the child instances", alert.pk)
