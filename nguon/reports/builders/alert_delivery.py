@@ -14,6 +14,7 @@ from django.apps import apps
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from nguon.reports import areas as fig
 from nguon.reports.catalogue import ReportType, register
@@ -125,7 +126,7 @@ def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
         title=_("Alert receipts reported by devices, by area"),
         columns=[
             Column("stt", _("No."), INT),
-            Column("area", _("Area"), TEXT),
+            Column("area", pgettext("report column", "Area"), TEXT),
             Column("code", _("Area code"), CODE),
             Column("alerts_acknowledged", _("Acknowledged"), INT),
             Column("alerts_played", _("Played or displayed"), INT),

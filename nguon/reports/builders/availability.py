@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from nguon.broadcast.models import DeviceKind
 from nguon.reports import areas as fig
@@ -96,7 +97,7 @@ def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
         title=_("Availability by area"),
         columns=[
             Column("stt", _("No."), INT),
-            Column("area", _("Area"), TEXT),
+            Column("area", pgettext("report column", "Area"), TEXT),
             Column("code", _("Area code"), CODE),
             Column("devices", _("Devices in service"), INT),
             Column("online_share", _("Online share"), PERCENT),

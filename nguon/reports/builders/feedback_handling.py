@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.apps import apps
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from nguon.reports import areas as fig
 from nguon.reports.catalogue import ReportType, register
@@ -118,7 +119,7 @@ def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
     ]
     no, area_col, code_col = (
         Column("stt", _("No."), INT),
-        Column("area", _("Area"), TEXT),
+        Column("area", pgettext("report column", "Area"), TEXT),
         Column("code", _("Area code"), CODE),
     )
     sections = [

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from nguon.content.models import Category, Priority
 from nguon.reports import areas as fig
@@ -87,7 +88,7 @@ def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
         title=_("Bulletins by unit"),
         columns=[
             Column("stt", _("No."), INT),
-            Column("area", _("Area"), TEXT),
+            Column("area", pgettext("report column", "Area"), TEXT),
             Column("code", _("Area code"), CODE),
             Column("bulletins", _("Total"), INT),
             Column("bulletins_normal", _("Normal"), INT, bulletins),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from nguon.reports import areas as fig
 from nguon.reports.catalogue import ReportType, register
@@ -94,7 +95,7 @@ def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
         title=_("Planned and played by commune"),
         columns=[
             Column("stt", _("No."), INT),
-            Column("area", _("Area"), TEXT),
+            Column("area", pgettext("report column", "Area"), TEXT),
             Column("code", _("Area code"), CODE),
             *_figure_columns(),
         ],

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from nguon.reports import areas as fig
 from nguon.reports.catalogue import ReportType, register
@@ -29,7 +30,7 @@ def columns() -> list[Column]:
     by_level, feedback = _("Bulletins by source level"), _("Citizens' feedback")
     return [
         Column("stt", _("No."), INT),
-        Column("area", _("Area"), TEXT),
+        Column("area", pgettext("report column", "Area"), TEXT),
         Column("code", _("Area code"), CODE),
         Column("stations_wired", _("Wired"), INT, stations),
         Column("stations_fm", _("FM radio"), INT, stations),
