@@ -15,6 +15,9 @@ register(
     },
     fields={
         "uri": _("identifier"),
+        "identifier": _("identifier"),
+        "priority": _("priority"),
+        "revision": _("revision"),
         "version": _("version"),
         "link": _("link"),
         "key": _("idempotency key"),
