@@ -97,7 +97,15 @@ def load_demo() -> list[DemoAccount]:
         _demo_devices(units)
         _demo_slots(units)
         _demo_feedback(units)
+        _demo_report_history()
     return accounts
+
+
+def _demo_report_history() -> None:
+    # The devices are new, so every report would be empty: give them this year's days (the same at every run).
+    from nguon.reports.demo import load_history
+
+    load_history()
 
 
 DEMO_BULLETINS = [

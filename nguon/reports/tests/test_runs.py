@@ -206,3 +206,16 @@ def test_a_bad_period_is_shown_on_the_form(cast, client_for):
     response = post_run(client_for(cast.province_editor), period="2026-13")
     assert response.status_code == 400 and "2026-11" in response.content.decode()
     assert not ReportRun.objects.exists()
+
+
+def test_the_report_page_has_the_generate_button(cast, client_for, django_capture_on_commit_callbacks):
+    client = client_for(cast.province_editor)
+    page = client.get("/reports/ttcs/?unit=75&period=month&value=2026-11").content.decode()
+    assert 'action="/reports/archive/new/"' in page and 'name="period" value="2026-11"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/reports/archive/new/",
+            {"kind": "ttcs", "unit": "75", "period_kind": "month", "period": "2026-11", "formats": ["xlsx", "docx"]},
+        )
+    run = ReportRun.objects.get()
+    assert response.status_code == 302 and run.state == ReportRun.State.DONE and set(run.files) == {"xlsx", "docx"}
