@@ -16,7 +16,7 @@ from nguon.lib.plot import bar_chart
 from nguon.reports import catalogue as reports_catalogue
 from nguon.reports.exports import layout
 from nguon.reports.forms import ReportFilterForm, default_unit
-from nguon.reports.tables import PERCENT, Report, Section
+from nguon.reports.tables import PERCENT, Column, Report, Section
 
 # Charts with more groups than this show the first ones (the table below lists every row).
 MAX_BARS = 30
@@ -59,7 +59,7 @@ def query_of(report: Report) -> str:
 def report_page(request, kind: str):
     form, report = _filtered(request, kind)
     report_type = _report_type(kind)
-    context = {"form": form, "report": report, "report_type": report_type}
+    context = {"form": form, "report": report, "report_type": report_type, "max_bars": MAX_BARS}
     if report is None:
         return render(request, "reports/report.html", context, status=400)
     # Show the effective choice (the defaults filled in) in the form.
@@ -106,22 +106,31 @@ def _section_view(section: Section) -> dict:
         "rows": body,
         "total": list(zip(total, aligns, strict=True)) if total is not None else None,
         "chart": _chart(section),
-        "legend": [section.column(key).label for key in section.chart.series] if section.chart else [],
+        "legend": [_series_name(section.column(key)) for key in section.chart.series] if section.chart else [],
+        "chart_cut": bool(section.chart) and len(section.rows) > MAX_BARS,
         "cut": len(section.rows) - len(shown.rows),
     }
+
+
+def _series_name(column: Column) -> str:
+    """A column as a chart series: with its group heading when it has one ("Bulletins published: Total")."""
+    return f"{column.group}: {column.label}" if column.group else column.label
 
 
 def _chart(section: Section):
     chart = section.chart
     if chart is None or not section.rows:
         return None
-    rows = section.rows[:MAX_BARS]
+    rows = section.rows
+    if len(rows) > MAX_BARS:
+        # The largest by the first series (the table below lists every row, in order).
+        rows = sorted(rows, key=lambda r: -float(r.get(chart.series[0]) or 0))[:MAX_BARS]
     series = {}
     for key in chart.series:
         column = section.column(key)
         # A share is drawn as a percentage, so its bars read like the table.
         scale = 100 if column.kind == PERCENT else 1
-        series[column.label] = [float(r.get(key) or 0) * scale for r in rows]
+        series[_series_name(column)] = [float(r.get(key) or 0) * scale for r in rows]
     if not any(v for values in series.values() for v in values):
         return None
     labels = [str(r.get(chart.label_key) or "") for r in rows]
