@@ -209,21 +209,32 @@ def _year_bounds(year: int) -> dict:
 
 
 def rollups(year: int) -> None:
+    """DeviceDay by INSERT … SELECT … GROUP BY over the raw rows (a month per statement, so each hash aggregate
+    fits in memory), then UnitDay from DeviceDay, as `rollup.rebuild()` computes them."""
     from django.db import connection
 
     started = time.perf_counter()
     names = ", ".join(COUNTERS)
     planned = f"{len(PLAY_TIMES)}, {len(PLAY_TIMES) * 900}"
+    device_days = 0
+    zone = _year_bounds(year)["start"].tzinfo
     with connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit = off")
+        cursor.execute("SET work_mem = '256MB'")
         cursor.execute("TRUNCATE reports_deviceday, reports_unitday")
-        cursor.execute(
-            f"INSERT INTO reports_deviceday (device_id, unit_id, day, planned_items, planned_seconds, online_minutes, "
-            f"{names}) SELECT r.device_id, d.unit_id, r.day, {planned}, 0, {', '.join('r.' + c for c in COUNTERS)} "
-            f"FROM ({RAW_DAY_COUNTERS}) AS r JOIN broadcast_device d ON d.id = r.device_id",
-            _year_bounds(year),
-        )
-        device_days = cursor.rowcount
+        for month in range(1, 13):
+            bounds = {
+                "start": datetime(year, month, 1, tzinfo=zone),
+                "end": datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone),
+            }
+            cursor.execute(
+                f"INSERT INTO reports_deviceday (device_id, unit_id, day, planned_items, planned_seconds, "
+                f"online_minutes, {names}) SELECT r.device_id, d.unit_id, r.day, {planned}, 0, "
+                f"{', '.join('r.' + c for c in COUNTERS)} "
+                f"FROM ({RAW_DAY_COUNTERS}) AS r JOIN broadcast_device d ON d.id = r.device_id",
+                bounds,
+            )
+            device_days += cursor.rowcount
         cursor.execute(
             f"INSERT INTO reports_unitday (unit_id, day, planned_items, planned_seconds, online_minutes, {names}) "
             f"SELECT unit_id, day, sum(planned_items), sum(planned_seconds), 0, "
