@@ -31,10 +31,12 @@ def email_report_run(run_id: int) -> list[str]:
 
 @db_periodic_task(crontab(minute="*/15"))
 def start_due_report_schedules() -> int:
-    """Queue the runs of the schedules that are due (the first day of a month, quarter or year)."""
-    from nguon.reports.runs import start_due_schedules
+    """Queue the runs of the schedules that are due (the first day of a month, quarter or year); fail runs whose
+    worker stopped."""
+    from nguon.reports.runs import fail_interrupted, start_due_schedules
 
     with origin(Origin(channel="worker")):
+        fail_interrupted()
         return len(start_due_schedules())
 
 

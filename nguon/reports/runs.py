@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -38,6 +38,8 @@ STORED = 95
 # A worker that was down for months makes at most this many missed runs of one schedule at once.
 MAX_CATCH_UP = 24
 MAX_ERROR = 2_000
+# A run still "running" this long after it was asked for lost its worker (a report takes seconds to minutes).
+STALLED_AFTER = timedelta(hours=6)
 
 
 def storage_name(sha256: str, fmt: str) -> str:
@@ -248,6 +250,27 @@ def next_run_at(kind: str, now: datetime | None = None) -> datetime:
     if at <= local:
         at = datetime.combine(next_start(kind, start), RUN_AT, tzinfo=zone)
     return at
+
+
+def fail_interrupted(now: datetime | None = None) -> int:
+    """Mark runs failed that have been "running" far longer than any report takes: their worker stopped mid-way
+    (the queue hands a task out once), so nothing would ever finish them. Their files were never recorded."""
+    stale = (now or timezone.now()) - STALLED_AFTER
+    interrupted = list(
+        ReportRun.objects.filter(state=ReportRun.State.RUNNING, created_at__lt=stale).select_related("unit")
+    )
+    with translation.override(settings.LANGUAGE_CODE):
+        message = _("Interrupted: the worker stopped while generating the report. Generate it again.")
+    for run in interrupted:
+        with transaction.atomic():
+            if not ReportRun.objects.filter(pk=run.pk, state=ReportRun.State.RUNNING).update(
+                state=ReportRun.State.FAILED, files={}, error=message, finished_at=timezone.now()
+            ):
+                continue
+            record_event(
+                "reports.run_failed", obj=run, unit=run.unit, object_repr=_run_repr(run), changes={"error": message}
+            )
+    return len(interrupted)
 
 
 def start_due_schedules(now: datetime | None = None) -> list[ReportRun]:

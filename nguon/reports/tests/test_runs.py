@@ -219,3 +219,16 @@ def test_the_report_page_has_the_generate_button(cast, client_for, django_captur
         )
     run = ReportRun.objects.get()
     assert response.status_code == 302 and run.state == ReportRun.State.DONE and set(run.files) == {"xlsx", "docx"}
+
+
+def test_a_run_whose_worker_stopped_is_failed_after_hours_not_left_running(cast):
+    from datetime import timedelta
+
+    from nguon.reports.runs import fail_interrupted
+
+    run = request_run(cast)
+    ReportRun.objects.filter(pk=run.pk).update(state=ReportRun.State.RUNNING, progress=20)
+    assert fail_interrupted(NOW + timedelta(hours=1)) == 0
+    assert fail_interrupted(NOW + timedelta(hours=7)) == 1
+    run.refresh_from_db()
+    assert run.state == ReportRun.State.FAILED and "gián đoạn" in run.error and run.files == {}
