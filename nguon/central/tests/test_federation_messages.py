@@ -246,3 +246,23 @@ def test_a_closed_port_is_an_error_with_backoff(instances, paired, monkeypatch, 
     assert link.failures == 1 and link.last_error == "connect" and not sync.due(link)
     assert sync.sync_once() == {}  # backing off: not tried again yet
     assert client.allow_rules()  # private addresses were allowed for this test only
+
+
+def test_a_refused_message_from_above_is_recorded_and_the_cursor_moves_on(instances, paired):
+    parent_link, child_link = paired
+    with instances.as_parent(), transaction.atomic():
+        outbox.enqueue("test.bulletin", {"refuse": True}, key="bad")
+        outbox.enqueue("test.bulletin", {"n": 2}, key="good")
+    result = sync.pull(parent_link)
+    assert result.received == 2 and "test_refusal" in result.errors[0]
+    assert APPLIED == [("test.bulletin", {"n": 2})]
+    link = Link.objects.get(pk=parent_link.pk)
+    assert link.received_seq == 2 and link.failures == 0 and "test_refusal" in link.last_error
+
+
+def test_a_child_claiming_more_than_was_sent_is_refused(instances, paired):
+    parent_link, _ = paired
+    Link.objects.filter(pk=parent_link.pk).update(received_seq=7)  # the parent was restored from an old backup
+    result = sync.pull(parent_link)
+    assert result.received == 0 and "ahead" in result.errors[0]
+    assert Link.objects.get(pk=parent_link.pk).failures == 1
