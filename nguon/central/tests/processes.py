@@ -55,6 +55,18 @@ def databases(names: list[str]) -> dict[str, str]:
     return found
 
 
+def drop_databases(urls: list[str]) -> None:
+    """Drop the databases `databases` made (their servers stopped first)."""
+    if not urls:
+        return
+    import psycopg
+
+    admin = urlsplit(urls[0])._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as connection:
+        for url in urls:
+            connection.execute(f'DROP DATABASE IF EXISTS "{urlsplit(url).path.lstrip("/")}" WITH (FORCE)')
+
+
 class Instance:
     """One instance: its data directory, database, port, and the `nguon serve` process when it runs."""
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from nguon.central.tests.processes import Instance, databases, pair, until
+from nguon.central.tests.processes import Instance, databases, drop_databases, pair, until
 
 AGENT_DIR = Path(__file__).resolve().parents[3] / "agent"
 
@@ -48,6 +48,7 @@ def instances():
     yield made
     for instance in made.values():
         instance.stop()
+    drop_databases(list(found.values()))
     shutil.rmtree(root, ignore_errors=True)
 
 
