@@ -272,3 +272,19 @@ def test_the_ninjs_of_a_published_bulletin_carries_its_class(cast):
     assert body["priority"] == "priority" and body["item"]["urgency"] == 3
     assert body["item"]["places"] == [{"name": cast.commune.name, "uri": "nguon:unit:26068"}]
     assert body["item"]["version"] == "1" and body["item"]["pubstatus"] == "usable"
+
+
+def test_a_shared_bulletin_with_rendered_speech_carries_its_audio_as_a_rendition(cast):
+    from nguon.content.models import MediaAsset, MediaKind
+    from nguon.speech.actions import _key, spoken_text_for
+    from nguon.speech.models import RenderStatus, SpeechRender
+
+    bulletin = published(cast, title="Có bản đọc")
+    text = spoken_text_for(bulletin.published_revision)
+    asset = MediaAsset.objects.create(sha256="ab" * 32, kind=MediaKind.AUDIO, mime_type="audio/mpeg", extension="mp3",
+                                      size=4096, file="media/x.mp3", is_generated=True, duration=12.5)  # fmt: skip
+    SpeechRender.objects.create(key=_key(text, None, None)[0], text=text, engine="espeak", voice="vi",
+                                unit=cast.province, status=RenderStatus.DONE, mp3=asset)  # fmt: skip
+    audio = bulletin_body(bulletin)["item"]["renditions"]["audio"]
+    assert audio["contenttype"] == "audio/mpeg" and audio["size"] == 4096 and audio["duration"] == 12.5
+    assert audio["hash"] == "sha256:" + "ab" * 32 and audio["href"].endswith(f"/bulletins/media/{'ab' * 32}/")
