@@ -14,7 +14,7 @@ from nguon.accounts.access import get_unit_for_user
 from nguon.core.errors import NotFound
 from nguon.lib.plot import bar_chart
 from nguon.reports import catalogue as reports_catalogue
-from nguon.reports.exports import layout
+from nguon.reports.exports import export, layout
 from nguon.reports.forms import ReportFilterForm, default_unit
 from nguon.reports.tables import PERCENT, Column, Report, Section
 
@@ -85,9 +85,8 @@ def download(request, kind: str, fmt: str):
         raise Http404
     form, report = _filtered(request, kind)
     if report is None:
-        return render(request, "reports/report.html", {"form": form, "report": None}, status=400)
-    from nguon.reports.exports import export
-
+        context = {"form": form, "report": None, "report_type": _report_type(kind)}
+        return render(request, "reports/report.html", context, status=400)
     exported = export(report, fmt)
     response = HttpResponse(exported.content, content_type=exported.content_type)
     response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'

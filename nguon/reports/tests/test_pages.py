@@ -133,6 +133,11 @@ def test_download_is_an_attachment(cast, client_for):
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="bao-cao-ttcs-75-2026.xlsx"'
     assert response.content[:2] == b"PK"
+    for fmt, magic in (("docx", b"PK"), ("pdf", b"%PDF")):
+        other = client_for(cast.province_editor).get(f"/reports/availability/download.{fmt}?unit=26068&period=month")
+        assert other.status_code == 200
+        assert other["Content-Disposition"].startswith('attachment; filename="bao-cao-availability-26068-')
+        assert other.content.startswith(magic)
     assert client_for(cast.province_editor).get("/reports/ttcs/download.odt?unit=75").status_code == 404
     bad = client_for(cast.province_editor).get("/reports/ttcs/download.xlsx?unit=75&period=year&value=1850")
     assert bad.status_code == 400
