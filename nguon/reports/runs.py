@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from nguon.audit.actions import record_event
-from nguon.core.errors import Conflict
+from nguon.core.errors import Conflict, NotFound
 from nguon.reports import catalogue, exports
 from nguon.reports.models import ReportRun, ReportSchedule
 from nguon.reports.periods import Period
@@ -149,7 +149,7 @@ def verified_file(run: ReportRun, fmt: str) -> tuple[bytes, dict]:
     """The stored bytes of one file of a done run, after checking them against the SHA-256 recorded at generation."""
     entry = (run.files or {}).get(fmt)
     if run.state != ReportRun.State.DONE or not entry:
-        raise Conflict(_("This report has no file in that format."), code="no_file")
+        raise NotFound(_("This report has no file in that format."), code="no_file")
     try:
         with default_storage.open(entry["path"], "rb") as handle:
             content = handle.read()

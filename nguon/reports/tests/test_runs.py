@@ -196,6 +196,7 @@ def test_a_commune_user_cannot_request_or_download_a_province_run(cast, client_f
     assert post_run(client, "75").status_code == 404
     assert client.get(f"/reports/archive/{run.pk}/").status_code == 404
     assert client.get(f"/reports/archive/{run.pk}/xlsx/").status_code == 404
+    assert client_for(cast.province_editor).get(f"/reports/archive/{run.pk}/pdf/").status_code == 404  # not made
     assert f"/reports/archive/{run.pk}/" not in client.get("/reports/archive/").content.decode()
     assert ReportRun.objects.count() == 1
     # Their own commune is theirs to generate.
