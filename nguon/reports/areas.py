@@ -220,6 +220,23 @@ def share(part: float, whole: float) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+# Per-device sections list at most this many devices: a province of 10,000 is read per commune (its page, its
+# files), and grouping a year of device-days for all of them would take seconds for a table nobody reads whole.
+MAX_DEVICE_ROWS = 2000
+
+
+def too_many_devices(unit: Unit) -> bool:
+    return Device.objects.filter(unit__path__startswith=unit.path, is_active=True).count() > MAX_DEVICE_ROWS
+
+
+def device_rows_note() -> str:
+    from django.utils.translation import gettext as _
+
+    return _("More than %(n)s devices: choose a smaller unit to list them one by one.") % {
+        "n": f"{MAX_DEVICE_ROWS:,}".replace(",", ".")
+    }
+
+
 def subtree_devices(unit: Unit, also: set[int] | frozenset[int] = frozenset()) -> list[dict]:
     """Devices of the subtree in service now, plus those in `also` (devices with figures in the period, even if
     taken out of service since), with their commune, in unit then name order. One query."""

@@ -57,6 +57,12 @@ class Period:
             datetime.combine(self.last + timedelta(days=1), time.min, tzinfo=zone),
         )
 
+    def elapsed_minutes(self, cutoff: datetime) -> int:
+        """Minutes of the period up to the cut-off (all of them for a period that is over): what a device could
+        have been online, so a share for the running month is not held down by the days still to come."""
+        start, end = self.bounds()
+        return max(0, int((min(end, cutoff) - start).total_seconds() // 60))
+
     def months(self) -> list[date]:
         """First days of the months the period touches."""
         found, day = [], self.first.replace(day=1)

@@ -23,11 +23,12 @@ KEY = "availability"
 
 
 def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
-    minutes = period.days * 1440
+    minutes = period.elapsed_minutes(cutoff)
     rows_units = fig.areas(unit, period)
     amap = fig.AreaMap(unit, rows_units)
     days = fig.day_sums(amap, period)
-    per_device = fig.device_day_sums(unit, period)
+    listed = not fig.too_many_devices(unit)
+    per_device = fig.device_day_sums(unit, period) if listed else {}
     devices = fig.subtree_devices(unit, set(per_device))
     amap.load({d["unit_id"] for d in devices})
     in_service: dict[int, dict] = {}
@@ -70,7 +71,7 @@ def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
 
     kinds = dict(DeviceKind.choices)
     device_rows = []
-    for index, device in enumerate(devices, start=1):
+    for index, device in enumerate(devices if listed else [], start=1):
         d = per_device.get(device["pk"], {})
         online = d.get("online_minutes", 0)
         if not device["is_active"]:
@@ -108,7 +109,7 @@ def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
         rows=area_rows,
         total=area_total,
         chart=Chart("area", ["faults", "offline_now"], _("Faults and devices offline by area")),
-        note=_("Online share: the minutes devices reported in, over the minutes of the period."),
+        note=_("Online share: the minutes devices reported in, over the minutes of the period up to the cut-off."),
     )
     devices_section = Section(
         key="devices",
@@ -134,6 +135,7 @@ def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
             "faults": sum(r["faults"] for r in device_rows),
         },
         chart=None,
+        note="" if listed else fig.device_rows_note(),
     )
     report = fig.blank_report(KEY, _("Report on device availability and faults"), unit, period, cutoff)
     report.sections = [areas_section, devices_section]

@@ -72,10 +72,11 @@ def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
     ]
     area_total = {"stt": None, "area": _("Total"), "code": unit.code, **_total(area_rows, seconds)}
 
-    per_device = fig.device_day_sums(unit, period)
+    listed = not fig.too_many_devices(unit)
+    per_device = fig.device_day_sums(unit, period) if listed else {}
     device_rows = []
     # Devices in service, and any that played in the period (taken out of service since).
-    for index, device in enumerate(fig.subtree_devices(unit, set(per_device)), start=1):
+    for index, device in enumerate(fig.subtree_devices(unit, set(per_device)) if listed else [], start=1):
         device_rows.append(
             {
                 "stt": index,
@@ -117,6 +118,7 @@ def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
         ],
         rows=device_rows,
         total={"stt": None, "device": _("Total"), **_total(device_rows, device_seconds)},
+        note="" if listed else fig.device_rows_note(),
     )
     report = fig.blank_report(KEY, _("Proof of play report"), unit, period, cutoff)
     report.sections = [areas_section, devices_section]

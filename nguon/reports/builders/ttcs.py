@@ -53,6 +53,7 @@ def columns() -> list[Column]:
 
 
 def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
+    minutes = period.elapsed_minutes(cutoff)
     rows_units = fig.areas(unit, period)
     amap = fig.AreaMap(unit, rows_units)
     days = fig.day_sums(amap, period)
@@ -76,7 +77,7 @@ def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
                 k: s.get(k, 0)
                 for k in ("stations_wired", "stations_fm", "stations_ip", "devices_speaker", "devices_board")
             },
-            "online_share": fig.share(d.get("online_minutes", 0), devices * period.days * 1440),
+            "online_share": fig.share(d.get("online_minutes", 0), devices * minutes),
             "broadcast_hours": round(d.get("played_seconds", 0) / 3600, 1),
             **{k: c.get(k, 0) for k in ("bulletins", "bulletins_normal", "bulletins_priority", "bulletins_emergency")},
             **{k: c.get(k, 0) for k in ("source_central", "source_province", "source_commune")},
@@ -90,7 +91,7 @@ def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
     for key in NUMBERS:
         total[key] = round(sum(r[key] for r in rows), 1) if key == "broadcast_hours" else sum(r[key] for r in rows)
     all_devices = total["devices_speaker"] + total["devices_board"]
-    total["online_share"] = fig.share(sum(r.pop("_online_minutes") for r in rows), all_devices * period.days * 1440)
+    total["online_share"] = fig.share(sum(r.pop("_online_minutes") for r in rows), all_devices * minutes)
     section = Section(
         key="areas",
         title=_("Grassroots information by area"),
@@ -100,7 +101,7 @@ def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
         chart=Chart("area", ["broadcast_hours", "bulletins"], _("Broadcast hours and bulletins by area")),
         note=_(
             "Stations and devices are those in service at the end of the period (for the current period: now); "
-            "online share is the minutes devices reported in, over the minutes of the period."
+            "online share is the minutes devices reported in, over the minutes of the period up to the cut-off."
         ),
     )
     return Report(

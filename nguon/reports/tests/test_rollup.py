@@ -125,7 +125,7 @@ def test_the_ttcs_table_sums_each_area_from_the_roll_ups(cast, device, django_ca
     mine = rows[cast.commune.code]
     assert mine["devices_speaker"] == 1
     assert mine["broadcast_hours"] == 0.5
-    assert mine["online_share"] == round(6 / (period.days * 1440), 4)
+    assert mine["online_share"] == round(6 / period.elapsed_minutes(NOW), 4)  # of the minutes up to the cut-off
     assert (mine["bulletins"], mine["bulletins_emergency"], mine["source_commune"]) == (1, 1, 1)
     assert rows[cast.other_commune.code]["devices_speaker"] == 0
     assert rows[cast.other_commune.code]["note"]  # "no device in service"
