@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench worker setup system-run system-test messages migrate demo clean
+.PHONY: run test lint format bench worker setup system-run system-test messages migrate demo centre clean
 
 $(STAMP): pyproject.toml requirements.lock agent/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -35,6 +35,10 @@ demo: migrate
 
 run: system-run migrate demo
 	$(NGUON) serve --host $(HOST) --port $(PORT) --with-worker --with-devices --with-icecast
+
+# A demo central instance on port 8101 (var/centre), paired as the province's parent: see docs/central.md.
+centre: system-run migrate demo
+	./scripts/centre.sh
 
 worker: setup
 	$(NGUON) worker

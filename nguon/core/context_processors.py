@@ -1,8 +1,10 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from nguon.accounts.access import covers_everything, grant_paths
+from nguon.accounts.access import covers_everything, grant_paths, is_root_admin
 from nguon.accounts.roles import Capability
+
+ROOT_ADMIN = "root_admin"  # the link with the central system is managed by administrators of the whole tree
 
 # (label, url name or None for apps still to come, capability needed)
 NAVIGATION = [
@@ -17,6 +19,7 @@ NAVIGATION = [
     (_("Alerts"), "alerts:list", Capability.VIEW),
     (_("Feedback"), "feedback:list", Capability.VIEW),
     (_("Reports"), "reports:catalogue", Capability.VIEW),
+    (_("Central link"), "central:links", ROOT_ADMIN),
 ]
 
 
@@ -26,7 +29,10 @@ def shell(request):
         return {}
     items = []
     for label, url_name, capability in NAVIGATION:
-        if not grant_paths(user, capability):
+        if capability == ROOT_ADMIN:
+            if not is_root_admin(user):
+                continue
+        elif not grant_paths(user, capability):
             continue
         url = reverse(url_name) if url_name else None
         items.append(

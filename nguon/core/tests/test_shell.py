@@ -59,6 +59,8 @@ def test_no_template_has_an_inline_script_without_nonce_or_an_inline_handler():
 def test_every_table_scrolls_inside_its_box():
     unwrapped = []
     for path in ALL_TEMPLATES:
+        if "pdf" in path.parent.parts:
+            continue  # documents laid out for paper (WeasyPrint), never shown on a screen
         text = path.read_text()
         for match in re.finditer(r"<table\b", text):
             before = text[max(0, match.start() - 40) : match.start()]
