@@ -61,17 +61,14 @@ def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
     content = fig.content_sums(amap, period)
     feedback = fig.feedback_sums(amap, period)
     # The report unit's own devices and bulletins (a province's own e-boards) get a row of their own.
-    if unit not in rows_units and any(unit.pk in d for d in (days, stock, content, feedback)):
-        rows_units = [*rows_units, unit]
+    rows_units = fig.area_rows(unit, rows_units, days, stock, content, feedback)
     rows = []
     for index, area in enumerate(rows_units, start=1):
         d, s, c, f = days.get(area.pk, {}), stock.get(area.pk, {}), content.get(area.pk, {}), feedback.get(area.pk, {})
         devices = s.get("devices", 0)
         row = {
             "stt": index,
-            "area": area.name
-            if area.pk != unit.pk or len(rows_units) == 1
-            else _("%(unit)s (own)") % {"unit": area.name},
+            "area": fig.area_label(area, unit, rows_units),
             "code": area.code,
             **{
                 k: s.get(k, 0)
@@ -104,20 +101,9 @@ def build(unit: Unit, period: Period, cutoff: datetime) -> Report:
             "online share is the minutes devices reported in, over the minutes of the period up to the cut-off."
         ),
     )
-    return Report(
-        kind=KEY,
-        title=_("Report on grassroots information activities"),
-        unit_code=unit.code,
-        unit_name=unit.name,
-        period_kind=period.kind,
-        period_value=period.value,
-        period_label=period.label,
-        first_day=period.first.isoformat(),
-        last_day=period.last.isoformat(),
-        cutoff_at=cutoff,
-        sections=[section],
-        summary=[],
-    )
+    report = fig.blank_report(KEY, _("Report on grassroots information activities"), unit, period, cutoff)
+    report.sections = [section]
+    return report
 
 
 register(
