@@ -47,7 +47,9 @@ class Refused(Exception):
 
 
 class Failed(Exception):
-    """The request was made and failed. `code`: dns, connect, timeout, tls, not_http. Never the peer's words."""
+    """The request was made and failed. `code`: dns, connect, timeout, tls, not_http, too_large.
+
+    Never the peer's words."""
 
     def __init__(self, code: str):
         super().__init__(code)
@@ -290,8 +292,11 @@ def _open(target: Target, address: IPAddress, deadline: _Deadline, context: ssl.
     return sock
 
 
-def _exchange(target: Target, sock, method: str, headers: dict, read: int, deadline: _Deadline):
-    """One request on an open socket; a watchdog closes the socket at the deadline, whatever the peer does."""
+def _exchange(target: Target, sock, method: str, headers: dict, read: int, deadline: _Deadline, body: bytes = b""):
+    """One request on an open socket; a watchdog closes the socket at the deadline, whatever the peer does.
+
+    Returns (status, media type, the response's headers with lower-case names, up to `read` body bytes).
+    """
     watchdog = threading.Timer(deadline.left(), _shut, args=(sock,))
     watchdog.daemon = True
     watchdog.start()
@@ -301,21 +306,21 @@ def _exchange(target: Target, sock, method: str, headers: dict, read: int, deadl
         connection.putheader("Host", target.host_header)
         for name, value in headers.items():
             connection.putheader(name, value)
-        connection.endheaders()
+        connection.endheaders(body or None)
         response = connection.getresponse()
         status = response.status
         content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
         if not MEDIA_TYPE.fullmatch(content_type):
             content_type = ""
-        location = response.getheader("Location") or ""
-        got = 0
+        answer_headers = {name.lower(): value for name, value in response.getheaders()}
+        data = b""
         if method != "HEAD" and read > 0 and status not in REDIRECTS:
             # A live stream never ends: a few bytes show that audio flows.
-            got = len(response.read(read))
+            data = response.read(read)
         if time.monotonic() >= deadline.at:
             # The watchdog shut the socket: what was read may look complete (an empty line ends the headers).
             raise Failed("timeout")
-        return status, content_type, location, got
+        return status, content_type, answer_headers, data
     except TimeoutError:
         raise Failed("timeout") from None
     except (http.client.HTTPException, ValueError, UnicodeError):
@@ -364,9 +369,59 @@ def fetch(
         if not allowed:
             raise Refused("address")
         sock = _open(target, allowed[0], deadline, tls)
-        status, content_type, location, got = _exchange(target, sock, method, headers, read, deadline)
+        status, content_type, answer_headers, data = _exchange(target, sock, method, headers, read, deadline)
+        location = answer_headers.get("location", "")
         if status in REDIRECTS and location:
             url = urljoin(url, location.strip()).split("#")[0]  # judged again from the top, like the first
             continue
-        return Answer(status, content_type, got)
+        return Answer(status, content_type, len(data))
     raise Refused("redirects")
+
+
+@dataclass
+class Response:
+    """A whole answer, for callers that exchange data with a peer (the central link): status, media type, headers
+    (lower-case names) and body."""
+
+    status: int
+    content_type: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def check(url: str, *, allow: Iterable[Rule] = (), timeout: float = 3.0, resolver: Resolver = system_resolver) -> None:
+    """Raise Refused or Failed now if a request to `url` could never be made under the rules (nothing is sent)."""
+    deadline = _Deadline(timeout)
+    target = parse_target(url)
+    addresses = _resolve(target.host, target.port, resolver, deadline)
+    if not any(permitted(target.host, a, target.port, list(allow)) for a in addresses):
+        raise Refused("address")
+
+
+def request(
+    url: str,
+    *,
+    method: str = "GET",
+    body: bytes = b"",
+    headers: dict | None = None,
+    allow: Iterable[Rule] = (),
+    timeout: float = 10.0,
+    max_bytes: int = 1024 * 1024,
+    resolver: Resolver = system_resolver,
+    tls: ssl.SSLContext | None = None,
+) -> Response:
+    """One request and its answer, under the same rules as `fetch` but with a body both ways and no redirects (a
+    peer that moved is configured again). Raises Refused, or Failed ("too_large" past `max_bytes`)."""
+    rules = list(allow)
+    deadline = _Deadline(timeout)
+    headers = {"Connection": "close", **(headers or {})}
+    target = parse_target(url)
+    addresses = _resolve(target.host, target.port, resolver, deadline)
+    allowed = [a for a in addresses if permitted(target.host, a, target.port, rules)]
+    if not allowed:
+        raise Refused("address")
+    sock = _open(target, allowed[0], deadline, tls)
+    status, content_type, answer_headers, data = _exchange(target, sock, method, headers, max_bytes + 1, deadline, body)
+    if len(data) > max_bytes:
+        raise Failed("too_large")
+    return Response(status, content_type, answer_headers, data)

@@ -7,10 +7,8 @@ centre). No redirects: a peer that moved is re-paired. Errors carry fixed codes,
 
 from __future__ import annotations
 
-import http.client
 import ipaddress
 import json
-import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
@@ -52,15 +50,11 @@ def allow_rules() -> list[netguard.Rule]:
 def check_url(url: str) -> None:
     """Refuse now a base URL that requests could never reach (wrong scheme, internal address)."""
     try:
-        target = netguard.parse_target(url)
-        deadline = netguard._Deadline(settings.CENTRAL_TIMEOUT)
-        addresses = netguard._resolve(target.host, target.port, netguard.system_resolver, deadline)
+        netguard.check(url, allow=allow_rules(), timeout=settings.CENTRAL_TIMEOUT)
     except netguard.Refused as exc:
         raise PeerError("refused", exc.code) from None
     except netguard.Failed as exc:
         raise PeerError(exc.code) from None
-    if not any(netguard.permitted(target.host, a, target.port, allow_rules()) for a in addresses):
-        raise PeerError("refused", "address")
 
 
 def call(base_url: str, method: str, path: str, *, query: dict | None = None, data: dict | None = None,
@@ -102,44 +96,14 @@ def _verify_answer(peer_key, status, request_signature, raw, answer_signature) -
 
 
 def _exchange(url: str, method: str, headers: dict, body: bytes, timeout: float):
-    deadline = netguard._Deadline(timeout)
     try:
-        target = netguard.parse_target(url)
-        addresses = netguard._resolve(target.host, target.port, netguard.system_resolver, deadline)
-        allowed = [a for a in addresses if netguard.permitted(target.host, a, target.port, allow_rules())]
-        if not allowed:
-            raise PeerError("refused", "address")
-        sock = netguard._open(target, allowed[0], deadline, None)
+        answer = netguard.request(
+            url, method=method, body=body, headers=headers, allow=allow_rules(), timeout=timeout, max_bytes=MAX_ANSWER
+        )
     except netguard.Refused as exc:
         raise PeerError("refused", exc.code) from None
     except netguard.Failed as exc:
+        if exc.code == "too_large":
+            raise PeerError("not_json", "answer too large") from None
         raise PeerError(exc.code) from None
-    # A watchdog closes the socket at the deadline whatever the peer does (a peer that sends a byte a minute).
-    watchdog = threading.Timer(deadline.left(), netguard._shut, args=(sock,))
-    watchdog.daemon = True
-    watchdog.start()
-    connection = netguard._PinnedConnection(sock, timeout=deadline.left())
-    try:
-        connection.putrequest(method, target.path, skip_host=True, skip_accept_encoding=True)
-        connection.putheader("Host", target.host_header)
-        for name, value in headers.items():
-            connection.putheader(name, value)
-        connection.endheaders(body or None)
-        response = connection.getresponse()
-        content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
-        signature = response.getheader(envelope.H_SIG) or ""
-        raw = response.read(MAX_ANSWER + 1)
-        if time.monotonic() >= deadline.at:
-            raise PeerError("timeout")
-        if len(raw) > MAX_ANSWER:
-            raise PeerError("not_json", "answer too large", status=response.status)
-        return response.status, content_type, signature, raw
-    except TimeoutError:
-        raise PeerError("timeout") from None
-    except (http.client.HTTPException, ValueError, UnicodeError):
-        raise PeerError("timeout" if time.monotonic() >= deadline.at else "not_http") from None
-    except OSError:
-        raise PeerError("timeout" if time.monotonic() >= deadline.at else "connect") from None
-    finally:
-        watchdog.cancel()
-        connection.close()
+    return answer.status, answer.content_type, answer.headers.get(envelope.H_SIG.lower(), ""), answer.body
