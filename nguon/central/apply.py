@@ -18,7 +18,6 @@ import secrets
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
@@ -26,16 +25,9 @@ from nguon.audit.actions import record_event
 from nguon.central.content_models import ChildInventory, ChildReport, SharedBulletin
 from nguon.central.kinds import DOWN, UP, Kind, register
 from nguon.central.ninjs import parse_bulletin_body
-from nguon.content.actions import (
-    BulletinData,
-    _content_hash,
-    _history,
-    _mirror,
-    _new_revision,
-    _publish,
-    clean_bulletin_data,
-)
-from nguon.content.models import Bulletin, Category, Priority, Source, Status, WorkflowEvent
+from nguon.content.actions import BulletinData, clean_bulletin_data
+from nguon.content.importer import receive_bulletin
+from nguon.content.models import Category, Priority, Source
 from nguon.core.errors import Conflict, Invalid
 from nguon.units.models import Unit
 
@@ -137,44 +129,23 @@ def apply_bulletin(link, body: dict) -> None:
         expires_at=parsed.expires_at,
     )
     clean_bulletin_data(data, root)  # raises Invalid with every problem: the message is refused whole
-    external_id = parsed.uri
-    content_hash = _content_hash(data)
-    now = timezone.now()
+    pushed = parsed.priority in (Priority.EMERGENCY, Priority.PRIORITY)
     with transaction.atomic():
-        bulletin = Bulletin.objects.select_for_update().filter(source=Source.CENTRAL, external_id=external_id).first()
-        created = bulletin is None
-        if not created and bulletin.current_revision.content_hash == content_hash:
-            return  # the same text again (a re-sent version): nothing changes
-        if created:
-            bulletin = Bulletin.objects.create(
-                owner_unit=root, source=Source.CENTRAL, external_id=external_id, title=data.title
-            )
-        elif not bulletin.is_editable():
-            raise Conflict(_("This bulletin from above was withdrawn here; a new version is not taken in."))
-        from_status = "" if created else bulletin.status
-        revision = _new_revision(bulletin, data, None, content_hash)
-        _mirror(bulletin, revision, data)
-        pushed = parsed.priority in (Priority.EMERGENCY, Priority.PRIORITY)
         # TT 39: the parent approved it; a priority or emergency bulletin from above is not held for a second
         # approval here (an emergency must reach the devices at once). A normal one waits for the province's
         # approval and then for the communes' choice, as an imported bulletin does.
-        bulletin.status = Status.APPROVED if pushed else Status.SUBMITTED
-        if pushed:
-            bulletin.approved_revision = revision
-            bulletin.publish_at = None
-        bulletin.save()
-        _history(bulletin, WorkflowEvent.Action.IMPORT, from_status, actor=None, revision=revision)
+        bulletin, outcome = receive_bulletin(
+            unit=root, source=Source.CENTRAL, external_id=parsed.uri, data=data, publish=pushed
+        )
+        if outcome == "unchanged":
+            return  # the same text again (a re-sent version): nothing changes
         record_event(
             "central.bulletin_received",
             obj=bulletin,
             unit=root,
-            changes={"uri": external_id, "version": parsed.version, "priority": parsed.priority,
-                     "link": getattr(link, "pk", None), "revision": revision.number},
+            changes={"uri": parsed.uri, "version": parsed.version, "priority": parsed.priority,
+                     "link": getattr(link, "pk", None), "revision": bulletin.current_revision.number},
         )  # fmt: skip
-        if pushed:
-            # Publishing sends bulletin_published after commit: the broadcast app inserts it into the slots and,
-            # for an emergency, dispatches the play command to every device of the targets (tt39.on_published).
-            _publish(bulletin, acting_user=None, now=now)
 
 
 def _link_sender(link, cap_sender: str, root: Unit):

@@ -6,14 +6,23 @@ import json
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from nguon.accounts.access import can, require
 from nguon.accounts.roles import Capability
 from nguon.audit.actions import record_event
-from nguon.content.actions import BulletinData, _content_hash, _history, _mirror, _new_revision, clean_bulletin_data
+from nguon.content.actions import (
+    BulletinData,
+    _content_hash,
+    _history,
+    _mirror,
+    _new_revision,
+    _publish,
+    clean_bulletin_data,
+)
 from nguon.content.models import Bulletin, Category, Language, Priority, Source, Status, WorkflowEvent
-from nguon.core.errors import DomainError, Forbidden, Invalid
+from nguon.core.errors import Conflict, DomainError, Forbidden, Invalid
 from nguon.units.models import Unit
 
 MAX_ITEMS = 1000
@@ -101,6 +110,40 @@ def _check_may_update(item: ImportedItem, *, source: str, acting_user) -> None:
         )
 
 
+def receive_bulletin(
+    *, unit: Unit, source: str, external_id: str, data: BulletinData, acting_user=None, publish: bool = False, now=None
+) -> tuple[Bulletin, str]:
+    """Take in one bulletin written elsewhere (a file import, the central link): checked data, inside the caller's
+    transaction. A new revision only when its text changed. It then awaits local approval, or, with `publish`
+    (TT 39: a priority or emergency bulletin from above, approved there), is approved and published at once.
+
+    Returns the bulletin and "created", "updated" or "unchanged". A withdrawn or archived one is not taken in again.
+    """
+    content_hash = _content_hash(data)
+    bulletin = Bulletin.objects.select_for_update().filter(source=source, external_id=external_id).first()
+    if bulletin is not None and bulletin.current_revision.content_hash == content_hash:
+        return bulletin, "unchanged"
+    if bulletin is not None and not bulletin.is_editable():
+        raise Conflict(_("This bulletin was withdrawn here; a new version of it is not taken in."))
+    created = bulletin is None
+    if created:
+        bulletin = Bulletin.objects.create(owner_unit=unit, source=source, external_id=external_id, title=data.title)
+    from_status = "" if created else bulletin.status
+    revision = _new_revision(bulletin, data, acting_user, content_hash)
+    _mirror(bulletin, revision, data)
+    bulletin.status = Status.APPROVED if publish else Status.SUBMITTED
+    if publish:
+        bulletin.approved_revision = revision
+        bulletin.publish_at = None
+    bulletin.save()
+    _history(bulletin, WorkflowEvent.Action.IMPORT, from_status, actor=acting_user, revision=revision)
+    if publish:
+        # bulletin_published goes out after commit: the broadcast app puts it into the programmes and, for an
+        # emergency, sends the play command to every device of its targets (tt39.on_published).
+        _publish(bulletin, acting_user=acting_user, now=now or timezone.now())
+    return bulletin, "created" if created else "updated"
+
+
 def do_import_bulletins(content: bytes, *, unit: Unit, source: str, acting_user) -> BulletinImportReport:
     """All or nothing: every item is checked first; received bulletins await local approval."""
     require(acting_user, Capability.EDIT_CONTENT, unit)
@@ -122,23 +165,10 @@ def do_import_bulletins(content: bytes, *, unit: Unit, source: str, acting_user)
     report = BulletinImportReport()
     with transaction.atomic():
         for item in items:
-            content_hash = _content_hash(item.data)
-            bulletin = Bulletin.objects.filter(source=source, external_id=item.external_id).first()
-            if bulletin is not None and bulletin.current_revision.content_hash == content_hash:
-                report.unchanged.append(bulletin.pk)
-                continue
-            created = bulletin is None
-            if created:
-                bulletin = Bulletin.objects.create(
-                    owner_unit=unit, source=source, external_id=item.external_id, title=item.data.title
-                )
-            from_status = "" if created else bulletin.status
-            revision = _new_revision(bulletin, item.data, acting_user, content_hash)
-            _mirror(bulletin, revision, item.data)
-            bulletin.status = Status.SUBMITTED
-            bulletin.save()
-            _history(bulletin, WorkflowEvent.Action.IMPORT, from_status, actor=acting_user)
-            (report.created if created else report.updated).append(bulletin.pk)
+            bulletin, outcome = receive_bulletin(
+                unit=unit, source=source, external_id=item.external_id, data=item.data, acting_user=acting_user
+            )
+            getattr(report, outcome).append(bulletin.pk)
         record_event(
             "content.bulletins_imported",
             actor=acting_user,
