@@ -173,20 +173,7 @@ def _start_pull(request, body: bytes) -> tuple[Link, str, int]:
 def _batch(link: Link, after: int) -> tuple[list[dict], int]:
     sent = Link.objects.values_list("sent_seq", flat=True).get(pk=link.pk)
     rows = link.outbox.filter(seq__gt=after).order_by("seq")[: settings.CENTRAL_BATCH]
-    me, signer = identity.instance_id(), identity.signer()
-    return [
-        envelope.seal(
-            signer,
-            sender=me,
-            recipient=link.peer_instance_id,
-            seq=row.seq,
-            key=row.key,
-            kind=row.kind,
-            created_at=row.created_at.isoformat(),
-            body=row.body,
-        )  # fmt: skip
-        for row in rows
-    ], sent
+    return identity.seal_outbox(link, rows), sent
 
 
 async def _pull(request, body: bytes) -> HttpResponse:

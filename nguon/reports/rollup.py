@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from nguon.reports.models import (
     DAY_COUNTERS,
@@ -270,10 +270,3 @@ def rebuild(first: date, last: date) -> int:
         UnitDay.objects.filter(day__gte=first, day__lte=last).update(**zero)
         _apply_added(counts, units)
     return len(counts)
-
-
-def subtree_filter(paths: list[str], field: str = "unit__path") -> Q:
-    within = Q()
-    for path in paths:
-        within |= Q(**{f"{field}__startswith": path})
-    return within

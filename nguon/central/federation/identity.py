@@ -30,3 +30,23 @@ def instance_id() -> str:
 def unit_code() -> str:
     """The official code of the unit this instance speaks for (the province by default)."""
     return settings.CENTRAL_UNIT_CODE or settings.DEFAULT_PROVINCE
+
+
+def seal_outbox(link, rows) -> list[dict]:
+    """Our outbox rows for `link` as signed envelopes (pushed up by a child, pulled down from a parent)."""
+    from nguon.central.federation import envelope
+
+    me, key = instance_id(), signer()
+    return [
+        envelope.seal(
+            key,
+            sender=me,
+            recipient=link.peer_instance_id,
+            seq=row.seq,
+            key=row.key,
+            kind=row.kind,
+            created_at=row.created_at.isoformat(),
+            body=row.body,
+        )  # fmt: skip
+        for row in rows
+    ]

@@ -74,20 +74,7 @@ def push(link: Link) -> SyncResult:
         pending = list(link.pending_messages()[: settings.CENTRAL_BATCH])
         if not pending:
             return result
-        me, signer = identity.instance_id(), identity.signer()
-        sealed = [
-            envelope.seal(
-                signer,
-                sender=me,
-                recipient=link.peer_instance_id,
-                seq=m.seq,
-                key=m.key,
-                kind=m.kind,
-                created_at=m.created_at.isoformat(),
-                body=m.body,
-            )  # fmt: skip
-            for m in pending
-        ]
+        sealed = identity.seal_outbox(link, pending)
         try:
             answer = client.call(link.base_url, "POST", MESSAGES_PATH, data={"messages": sealed},
                                  peer_key=link.peer_public_key)  # fmt: skip
