@@ -348,11 +348,21 @@ class DeviceFault(models.Model):
         ordering = ["-at"]
 
 
-class PushEvent(models.Model):
-    """Outbox of push events for connected devices. The device gateway (any process) polls it and fans out.
+class PushEventQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        from nguon.broadcast.gateway.wake import outbox_written
 
-    A table rather than in-process calls because the worker that compiles manifests is another process; with
-    Redis configured the gateway also listens on pub/sub, and this table stays the record of what was pushed.
+        created = super().bulk_create(objs, *args, **kwargs)
+        outbox_written()
+        return created
+
+
+class PushEvent(models.Model):
+    """Outbox of push events for connected devices. Every device gateway (any process, any machine) reads it and
+    fans out, woken at commit (nguon.broadcast.gateway.wake: PostgreSQL NOTIFY, Redis pub/sub, or a short poll).
+
+    A table rather than in-process calls because the worker that compiles manifests is another process; it stays
+    the record of what was pushed, and what a gateway that missed a wake-up reads at its next safety poll.
     """
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -362,6 +372,8 @@ class PushEvent(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     # The devices named in the signed payload (protocol §4.2), worked out from device_ids when the row is written.
     audience = models.JSONField(default=dict, blank=True)
+
+    objects = PushEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -375,7 +387,12 @@ class PushEvent(models.Model):
             from nguon.broadcast.audience import audience_for
 
             self.audience = audience_for(self.device_ids, loose=self.type == "manifest")
+        adding = self._state.adding
         super().save(*args, **kwargs)
+        if adding:
+            from nguon.broadcast.gateway.wake import outbox_written
+
+            outbox_written()  # wakes the gateways after commit (Redis; PostgreSQL's trigger does it by itself)
 
 
 class ProgrammeTemplate(models.Model):

@@ -26,6 +26,9 @@ try:
     CSRF_TRUSTED_ORIGINS = env_list("NGUON_CSRF_TRUSTED_ORIGINS", [])
     DATABASE_URL = env_str("NGUON_DATABASE_URL", "")
     REDIS_URL = env_str("NGUON_REDIS_URL", "")
+    # How device gateways learn of new push events: auto (PostgreSQL LISTEN/NOTIFY on PostgreSQL, else Redis
+    # pub/sub when NGUON_REDIS_URL is set, else a 50 ms poll), or postgres, redis, poll.
+    GATEWAY_WAKE = env_str("NGUON_GATEWAY_WAKE", "auto")
     SECURE_COOKIES = env_bool("NGUON_SECURE_COOKIES", False)
     LOGIN_FAILURE_LIMIT = env_int("NGUON_LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
     LOCKOUT_MINUTES = env_int("NGUON_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60)
@@ -144,6 +147,11 @@ try:
     netguard.parse_allow(STREAM_ALLOW)
 except ValueError as exc:
     raise ImproperlyConfigured(f"NGUON_STREAM_ALLOW: {exc}") from None
+
+if GATEWAY_WAKE not in ("auto", "postgres", "redis", "poll"):
+    raise ImproperlyConfigured(f"NGUON_GATEWAY_WAKE={GATEWAY_WAKE!r} must be auto, postgres, redis or poll")
+if GATEWAY_WAKE == "redis" and not REDIS_URL:
+    raise ImproperlyConfigured("NGUON_GATEWAY_WAKE=redis needs NGUON_REDIS_URL")
 
 if not ICECAST_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"NGUON_ICECAST_URL={ICECAST_URL!r} must start with http:// or https://")

@@ -14,6 +14,7 @@ from nguon.broadcast.gateway import db
 from nguon.broadcast.gateway.caches import Manifests, MediaFiles, Tokens
 from nguon.broadcast.gateway.hub import CLOSE, Hub
 from nguon.broadcast.gateway.intake import Intake, IntakeFailed
+from nguon.broadcast.gateway.wake import Waker
 from nguon.broadcast.protocol import (
     BASE,
     MAX_BATCH_BYTES,
@@ -31,10 +32,10 @@ from nguon.broadcast.protocol import (
 
 logger = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 25.0
 BUSY_RETRY_AFTER = 5
 GAP_WAIT_SECONDS = 10.0
+OUTBOX_BATCH = 500  # outbox rows per read; a full read is followed by another at once
 MEDIA_CHUNK = 256 * 1024
 DRAIN_LIMIT = 8 * MAX_BATCH_BYTES  # a declared body beyond this is refused at once, and the connection closed
 _MEDIA_PREFIX = BASE + "/media/"
@@ -85,6 +86,7 @@ class Gateway:
         self.media = MediaFiles()
         self.hub = Hub()
         self.intake = Intake()
+        self.waker: Waker | None = None  # made at warm-up (it needs the database settings and the loop)
         self.report_limiter = reports.RateLimiter(reports.REPORTS_PER_MINUTE)
         self._ready: asyncio.Future | None = None
         self._tasks: list[asyncio.Task] = []
@@ -165,42 +167,55 @@ class Gateway:
         self.hub.note_acks(acked)
         self.tokens.preload(tokens)
         self.intake.start()
+        self.waker = Waker(self.hub.note_acks)
+        await self.waker.start()
         self._tasks = [asyncio.create_task(self._poll_outbox()), asyncio.create_task(self._keepalive())]
         # Everything loaded so far lives as long as the process: keep it out of the collector's way, or full
         # collections walk it all and pause every stream (~0.9 s at 10,000 connections).
         gc.collect()
         gc.freeze()
-        logger.info("device gateway ready (pid %s, %d tokens, outbox at %d)", os.getpid(), len(tokens), self._last_id)
+        logger.info(
+            "device gateway ready (pid %s, %d tokens, outbox at %d, woken by %s)",
+            os.getpid(), len(tokens), self._last_id, self.waker.mode,
+        )  # fmt: skip
 
     async def _stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         self.hub.disconnect(None)
         self._record_sent()
+        if self.waker is not None:
+            await self.waker.stop()
         await self.intake.stop()
 
     # The outbox
 
     async def _poll_outbox(self) -> None:
+        # Read the outbox whenever the database says it changed (wake.py), and every `waker.safety` seconds anyway.
         while True:
+            full = False
             try:
-                await self._poll_once()
+                full = await self._poll_once()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("reading the push outbox failed")
                 await asyncio.sleep(1)
             self._record_sent()
-            await asyncio.sleep(POLL_SECONDS)
+            if not full:
+                await self.waker.wait()
 
-    async def _poll_once(self) -> None:
+    async def _poll_once(self) -> bool:
+        """Dispatch what is new in the outbox; True when there may be more than one read returns."""
         # Race: on PostgreSQL ids come from a sequence when a row is inserted, not when it commits, so id 41 can
         # become visible after id 42. An id skipped over is a gap, read again until it shows up or
         # GAP_WAIT_SECONDS pass (then it belonged to a rolled-back transaction). Still one query per poll.
         loop_time = asyncio.get_running_loop().time()
         self._gaps = {i: t for i, t in self._gaps.items() if loop_time - t < GAP_WAIT_SECONDS}
+        # With wake-ups, a gap's own commit sends one (the trigger fires in its transaction), so gaps are re-read
+        # as soon as they fill; without one (rolled back), at each later wake-up until GAP_WAIT_SECONDS pass.
         floor = min(self._gaps) - 1 if self._gaps else self._last_id
-        found = await db.run(events.after, floor)
+        found = await db.run(events.after, floor, OUTBOX_BATCH)
         for event in found:
             if event.id <= self._last_id and self._gaps.pop(event.id, None) is None:
                 continue  # handled already
@@ -209,6 +224,7 @@ class Gateway:
                     self._gaps.update((i, loop_time) for i in range(self._last_id + 1, event.id))
                 self._last_id = event.id
             await self._dispatch(event)
+        return len(found) >= OUTBOX_BATCH
 
     async def _dispatch(self, event: events.DeviceEvent) -> None:
         if event.type == "revoke":
@@ -396,5 +412,9 @@ class Gateway:
             return await _error(send, "unavailable", retry_after=BUSY_RETRY_AFTER)
         if batch.device_gone:
             return await _error(send, "unauthenticated")
-        self.hub.note_acks((r["alert"], device.id) for r in batch.records if r["type"] == "alert")
+        acks = [(r["alert"], device.id) for r in batch.records if r["type"] == "alert"]
+        if acks:
+            self.hub.note_acks(acks)
+            # Committed by now: the other gateways learn it too, so none replays the alert to this device.
+            self.waker.share_acks(acks)
         await _respond(send, 200, orjson.dumps(batch.answer()), _JSON)
