@@ -43,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--code", help="one-time enrolment code (used only when the state holds no token)")
     run.add_argument("--sink", choices=["silent", "ffplay", "mpv"], default="silent")
     run.add_argument("--no-sse", action="store_true", help="do not hold the event stream: poll the manifest")
+    run.add_argument(
+        "--ca-file",
+        type=Path,
+        help="trust the server certificate(s) in this PEM file (a private CA or a self-signed trial) for https",
+    )
     run.add_argument("--model", default="nguon-agent", help="hardware model sent at enrolment")
     run.add_argument("--serial", default="", help="hardware serial sent at enrolment")
     run.add_argument("--no-fsync", action="store_true", help="do not fsync the journal (tests)")
@@ -111,12 +116,30 @@ async def _run_agent(args) -> str:
     clock = _clock(args)
     store = DiskStore(args.state, fsync=not args.no_fsync)
     options = AgentOptions(sse=not args.no_sse, hardware=make_hardware(args.model, args.serial))
-    agent = Agent(args.server, store, clock=clock, sink=make_sink(args.sink, clock), code=args.code, options=options)
+    session = None
+    if args.ca_file:
+        import ssl  # noqa: PLC0415
+
+        import aiohttp  # noqa: PLC0415
+
+        if not args.ca_file.is_file():
+            raise SystemExit(f"--ca-file: {args.ca_file} is not a file")
+        # Verified against this file instead of the system's CAs; host names are still checked.
+        context = ssl.create_default_context(cafile=str(args.ca_file))
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=8, ssl=context))
+    agent = Agent(
+        args.server, store, clock=clock, sink=make_sink(args.sink, clock), code=args.code, options=options,
+        session=session,
+    )  # fmt: skip
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, agent.stop)
-    return await agent.run()
+    try:
+        return await agent.run()
+    finally:
+        if session is not None:
+            await session.close()
 
 
 def cmd_run(args) -> int:

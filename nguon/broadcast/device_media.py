@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
+from django.conf import settings
 from django.core.files.storage import FileSystemStorage, default_storage
 
 from nguon.content.models import MediaAsset
@@ -21,6 +23,14 @@ class MediaFile:
         """The file's path when media live on the local filesystem (the gateway streams it), else None."""
         if isinstance(default_storage, FileSystemStorage):
             return default_storage.path(self.name)
+        return None
+
+    @property
+    def accel_redirect(self) -> str | None:
+        """The internal nginx URI that sends this file from disk (NGUON_MEDIA_ACCEL_REDIRECT + storage name), when
+        that setting is on and media live on the local filesystem; else None (the app sends the bytes)."""
+        if settings.MEDIA_ACCEL_REDIRECT and isinstance(default_storage, FileSystemStorage):
+            return settings.MEDIA_ACCEL_REDIRECT + quote(self.name)
         return None
 
     def open(self):

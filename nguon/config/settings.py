@@ -135,6 +135,9 @@ try:
     CENTRAL_CLOCK_SKEW = env_int("NGUON_CENTRAL_CLOCK_SKEW", 300, minimum=10, maximum=86400)
     # Messages per push or pull.
     CENTRAL_BATCH = env_int("NGUON_CENTRAL_BATCH", 100, minimum=1, maximum=1000)
+    # Behind nginx (deploy/nginx.conf): the gateway authorises a device's media request and answers with
+    # `X-Accel-Redirect: <this prefix><storage name>`, and nginx sends the file from disk. Empty: the app sends it.
+    MEDIA_ACCEL_REDIRECT = env_str("NGUON_MEDIA_ACCEL_REDIRECT", "")
 except EnvError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 
@@ -152,6 +155,11 @@ if GATEWAY_WAKE not in ("auto", "postgres", "redis", "poll"):
     raise ImproperlyConfigured(f"NGUON_GATEWAY_WAKE={GATEWAY_WAKE!r} must be auto, postgres, redis or poll")
 if GATEWAY_WAKE == "redis" and not REDIS_URL:
     raise ImproperlyConfigured("NGUON_GATEWAY_WAKE=redis needs NGUON_REDIS_URL")
+
+if MEDIA_ACCEL_REDIRECT and not (MEDIA_ACCEL_REDIRECT.startswith("/") and MEDIA_ACCEL_REDIRECT.endswith("/")):
+    raise ImproperlyConfigured(
+        f"NGUON_MEDIA_ACCEL_REDIRECT={MEDIA_ACCEL_REDIRECT!r} must be an nginx location that starts and ends with /"
+    )
 
 if not ICECAST_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"NGUON_ICECAST_URL={ICECAST_URL!r} must start with http:// or https://")

@@ -306,6 +306,10 @@ class Gateway:
             return await self.django(scope, receive, send)  # not on this filesystem (S3): Django streams it
         if etag_matches(_header(scope, b"if-none-match"), f'"{sha256}"'):
             return await _respond(send, 304, headers=_encode([("etag", f'"{sha256}"')]))
+        if found.accel_redirect:
+            # Authorised: nginx sends the file from disk, Range and HEAD included (deploy/nginx.conf).
+            headers = [*media_headers(found.sha256, found.mime_type), ("x-accel-redirect", found.accel_redirect)]
+            return await _respond(send, 200, headers=_encode(headers))
         try:
             wanted = parse_range(_header(scope, b"range"), found.size)
         except Unsatisfiable:
