@@ -4,6 +4,7 @@ import ipaddress
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from urllib.parse import urlsplit
@@ -35,7 +36,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--workers", type=int, default=1, help="ASGI worker processes")
+        parser.add_argument(
+            "--workers",
+            "--gateways",
+            type=int,
+            default=1,
+            help="server processes sharing the port (each one a device gateway; Ctrl-C or SIGTERM stops them all)",
+        )
+        parser.add_argument(
+            "--reuse-port",
+            action="store_true",
+            help="bind with SO_REUSEPORT, so that several `nguon serve` processes (one service each) share the "
+            "port: the kernel spreads new connections over them, and a stopped one's devices reconnect to the rest",
+        )
         parser.add_argument(
             "--with-worker",
             action="store_true",
@@ -52,7 +65,7 @@ class Command(BaseCommand):
             help="run Icecast (icecast2) for live broadcasts on the port of NGUON_ICECAST_URL, when that is local",
         )
 
-    def handle(self, *args, host, port, workers, with_worker, with_devices, with_icecast, **options):
+    def handle(self, *args, host, port, workers, reuse_port, with_worker, with_devices, with_icecast, **options):
         import uvicorn
 
         for message in checks.run_checks(include_deployment_checks=True, tags=["nguon"]):
@@ -77,10 +90,12 @@ class Command(BaseCommand):
                 ]  # fmt: skip
                 children.append(("devices", self._spawn(command)))
             self.stdout.write(f"Nguồn: http://{host}:{port}/  (data: {settings.DATA_DIR})")
+            # The socket object must live as long as the server: collecting it would close the descriptor.
+            shared = _reuse_port_socket(host, port) if reuse_port else None
+            listen = {"fd": shared.fileno()} if shared else {"host": host, "port": port}
             uvicorn.run(
                 "nguon.config.asgi:application",
-                host=host,
-                port=port,
+                **listen,
                 workers=workers,
                 log_level="info",
                 proxy_headers=False,
@@ -147,6 +162,18 @@ class Command(BaseCommand):
         log.close()
         self.stdout.write(f"Icecast: live broadcasts at {settings.ICECAST_URL}/ (pid {child.pid})")
         return child
+
+
+def _reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port that other processes may bind too (SO_REUSEPORT, Linux ≥ 3.9)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host.strip("[]"), port))
+    sock.listen(2048)
+    sock.set_inheritable(True)  # uvicorn's worker processes (--workers) accept on it too
+    return sock
 
 
 def _is_local(host: str) -> bool:
