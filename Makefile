@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench worker setup system-run system-test messages migrate demo centre clean
+.PHONY: run test lint format bench worker setup system-run system-test system-bench messages migrate demo centre clean
 
 $(STAMP): pyproject.toml requirements.lock agent/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -23,6 +23,11 @@ system-run:
 
 system-test:
 	./scripts/system-packages.sh test
+
+# As root, installs what the benchmarks measure against (nginx, wrk, Mosquitto, PostgreSQL, Redis); otherwise it
+# prints the apt-get command and stops.
+system-bench:
+	./scripts/system-packages.sh bench
 
 messages: $(STAMP) system-run
 	cd nguon && ../$(NGUON) compilemessages -v0
@@ -55,7 +60,7 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: setup
+bench: system-bench setup
 	$(BIN)/python -m bench
 
 clean:
