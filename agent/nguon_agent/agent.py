@@ -97,6 +97,7 @@ class Agent(ManifestsMixin, EventsMixin, ReportsMixin):
         self._pinned_media: set[str] = set()
         self._alert_media: set[str] = set()  # audio of alerts in progress: kept through manifest changes
         self._alerts: dict[int, asyncio.Task] = {}  # alerts being downloaded or played, oldest first
+        self._alerts_poll_missing = False  # the server answered GET /alerts with 404: do not ask again
         self._tasks: list[asyncio.Task] = []
         self._side_tasks: set[asyncio.Task] = set()
 

@@ -89,6 +89,40 @@ class EventsMixin:
                 # stamped as it is read, before any of them spends time on its signature.
                 loop.call_soon(self.handle_event_data, data, event_id, received)
 
+    async def poll_alerts(self) -> None:
+        """Without a stream: fetch the current alerts (GET /alerts, protocol §4.3) and handle each signed event
+        exactly as if the stream had carried it (signature, audience, duplicates, acknowledgement)."""
+        if self._alerts_poll_missing:
+            return  # an older server without the endpoint: the manifest poll is all there is
+        sent = time.time()
+        async with self._session.get(
+            self.base + "/alerts", headers=self._auth(), timeout=self._request_timeout
+        ) as response:
+            self._note_time(response, sent)
+            if response.status in (404, 405, 501):
+                log.warning("the server has no alert poll (%s): polling the manifest only", response.status)
+                self._alerts_poll_missing = True
+                return
+            if response.status == 401:
+                raise Unauthorized()
+            if response.status != 200:
+                raise ServerError(response.status, retry_after_seconds(response.headers.get("Retry-After"), 0))
+            try:
+                answer = await response.json(content_type=None)
+            except ValueError:
+                answer = None
+        found = answer.get("events") if isinstance(answer, dict) else None
+        if not isinstance(found, list):
+            return self._ignore("invalid")
+        received = time.time()
+        for entry in found:
+            data = entry.get("data") if isinstance(entry, dict) else None
+            if not isinstance(data, str):
+                self._ignore("invalid")
+                continue
+            event_id = entry.get("id")
+            self.handle_event_data(data, str(event_id) if isinstance(event_id, int) else None, received)
+
     def _ignore(self, reason: str) -> None:
         self.stats.ignored[reason] = self.stats.ignored.get(reason, 0) + 1
         log.debug("%s: event ignored (%s)", self.device_code, reason)

@@ -178,6 +178,14 @@ class ManifestsMixin:
             if not self._fetch_now:
                 continue  # woken to re-plan (the stream went up or down)
             self._fetch_now = False
+            if not self.stats.stream_up:
+                # Polling (no stream, or it is down): current alerts come with every manifest poll (§4.3).
+                try:
+                    await self.poll_alerts()
+                except Unauthorized:
+                    pass  # the manifest fetch below finds it too
+                except (ServerError, *NETWORK_ERRORS) as exc:
+                    log.debug("alert poll failed: %r", exc)
             try:
                 await self.fetch_manifest()
                 attempt, retry, self.unauthorized = 0, None, False

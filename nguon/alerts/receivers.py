@@ -17,12 +17,18 @@ def _render_finished(sender, render, **kwargs):
         compose_audio(alert_id)
 
 
-def _acknowledged():
+def _acknowledged(device_id=None, alert_ids=None):
+    """(alert id, device id) pairs acknowledged: of the current alerts by every device (the gateway at start-up),
+    or of these alerts, current or not (a cancelled one is still replayed until it expires), by one device."""
     from nguon.alerts.models import Alert, AlertDispatch, DispatchState
 
-    current = Alert.objects.current().values("pk")
     states = (DispatchState.ACKNOWLEDGED, DispatchState.PLAYED, DispatchState.DISPLAYED, DispatchState.FAILED)
-    return AlertDispatch.objects.filter(alert__in=current, state__in=states).values_list("alert_id", "device_id")
+    rows = AlertDispatch.objects.filter(state__in=states)
+    if device_id is None:
+        rows = rows.filter(alert__in=Alert.objects.current().values("pk"))
+    else:
+        rows = rows.filter(device_id=device_id, alert_id__in=alert_ids or ())
+    return rows.values_list("alert_id", "device_id")
 
 
 def _sent(event, device_ids, at):

@@ -20,10 +20,11 @@ from ninja import Field, NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import BeforeValidator
 
-from nguon.broadcast import device_media, events, reports
+from nguon.broadcast import device_media, events, monitoring, reports
 from nguon.broadcast.actions import do_enrol
 from nguon.broadcast.audience import device_memberships
 from nguon.broadcast.device_auth import DeviceBearer
+from nguon.broadcast.gateway.hub import RECENT
 from nguon.broadcast.keys import signer
 from nguon.broadcast.manifest import PROTOCOL, compile_for
 from nguon.broadcast.models import CompiledManifest, Device, PushEvent
@@ -336,12 +337,29 @@ def _sticky_replay(device: Device, floor: int) -> list[events.DeviceEvent]:
     """Current alerts (and their cancels) sent to this device after `floor` that it has not acknowledged: they are
     replayed on every connection, with or without Last-Event-ID (protocol §4.1), as the gateway does."""
     now = now_utc()
-    acked = {pair for loader in events.ACKNOWLEDGED for pair in loader() if pair[1] == device.pk}
-    return [
-        e
-        for e in events.unexpired_sticky(now)
-        if e.id > floor and e.is_for(device.pk) and (e.ack_key, device.pk) not in acked
-    ]
+    found = [e for e in events.unexpired_sticky(now) if e.id > floor and e.is_for(device.pk)]
+    keys = sorted({e.ack_key for e in found if e.ack_key is not None})
+    acked = {pair for loader in events.ACKNOWLEDGED for pair in loader(device.pk, keys)} if keys else set()
+    return [e for e in found if (e.ack_key, device.pk) not in acked]
+
+
+def _missed(device: Device, given: int | None, latest: int) -> list[events.DeviceEvent]:
+    """What the gateway's hub replays (`Hub.missed`) to a device connecting with Last-Event-ID `given` (None: none),
+    read from the outbox up to event `latest`: its unacknowledged current alerts after `given`, and with `given` the
+    unexpired events after it among the last RECENT, oldest first."""
+    found = {e.id: e for e in _sticky_replay(device, given or 0) if e.id <= latest}
+    if given is not None and given < latest:
+        now = now_utc()
+        rows = (
+            PushEvent.objects.filter(id__gt=given, id__lte=latest)
+            .exclude(type__in=events.INTERNAL_TYPES)
+            .order_by("-id")
+            .values(*events.FIELDS)[:RECENT]
+        )
+        for event in map(events.DeviceEvent.from_row, rows):
+            if not event.sticky and event.is_for(device.pk) and not event.expired(now):
+                found[event.id] = event
+    return [found[i] for i in sorted(found)]
 
 
 def _stream(device: Device, last_id: int, replay: list[events.DeviceEvent] = ()):
@@ -380,17 +398,38 @@ def _stream(device: Device, last_id: int, replay: list[events.DeviceEvent] = ())
 )
 def event_stream(request):
     """Server-Sent Events: signed push events for this device, and a keep-alive comment every 25 s."""
-    # With Last-Event-ID the stream replays what came after it (expired events are skipped). Without, it starts
-    # at the newest event, read now rather than when the stream first runs, so nothing after this answer is missed.
+    # The replay is what the gateway's hub would send (current alerts not acknowledged, and with Last-Event-ID
+    # what came after it), up to the newest event, read now rather than when the stream first runs; the outbox
+    # loop goes on from there, so nothing after this answer is missed or sent twice.
     given = events.parse_last_event_id(request.headers.get("Last-Event-ID"))
-    last_id = events.latest_id() if given is None else given
-    replay = _sticky_replay(request.auth, given or 0)
-    # Replayed alerts older than last_id come first; newer ones the outbox loop sends in order anyway.
-    replay = [e for e in replay if e.id <= last_id]
+    last_id = events.latest_id()
+    replay = _missed(request.auth, given, last_id)
+    monitoring.mark_online([request.auth.pk], now_utc(), "stream")  # online from the moment its stream opens
     response = StreamingHttpResponse(_stream(request.auth, last_id, replay), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass events on at once
     return _stamp(response)
+
+
+class PolledEventOut(Schema):
+    id: int
+    type: str = Field(..., description="`alert` or `alert_cancel`")
+    data: str = Field(..., description="The signed payload, exactly as the event stream's `data:` line carries it")
+
+
+class AlertsOut(Schema):
+    events: list[PolledEventOut]
+
+
+@device_api.get("/alerts", response={200: AlertsOut, 401: ErrorOut}, tags=["device"])
+def alerts(request):
+    """Current alerts for a device that polls (protocol §4.3): the signed alert events its event stream would replay
+    now (not those it acknowledged), oldest first. Revision 1.2."""
+    device = request.auth
+    found = _sticky_replay(device, 0)
+    response = _stamp(HttpResponse(events.poll_answer(found, device.code), content_type="application/json"))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @device_api.post(

@@ -10,6 +10,8 @@ import base64
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import orjson
+
 from nguon.broadcast.keys import signer
 from nguon.broadcast.models import PushEvent
 from nguon.broadcast.protocol import collect_hashes, iso_ms
@@ -115,6 +117,17 @@ class DeviceEvent:
         return f"id: {self.id}\nevent: {self.type}\ndata: {sign_payload(payload)}\n\n".encode()
 
 
+def poll_answer(found: list[DeviceEvent], device_code: str) -> bytes:
+    """The body of GET /alerts (protocol §4.3): each event's id, type and signed `data`, the very string its SSE
+    frame carries (an event for several devices reuses its shared frame: no signature per poll)."""
+    listed = []
+    for event in found:
+        frame = event.frame(device_code)
+        data = frame[frame.index(b"\ndata: ") + 7 : -2].decode()
+        listed.append({"id": event.id, "type": event.type, "data": data})
+    return orjson.dumps({"events": listed})
+
+
 def after(last_id: int, limit: int = 500) -> list[DeviceEvent]:
     """Outbox rows newer than `last_id`, oldest first (one query)."""
     rows = PushEvent.objects.filter(id__gt=last_id).order_by("id").values(*FIELDS)[:limit]
@@ -134,7 +147,9 @@ def unexpired_sticky(now: datetime, limit: int = 1000) -> list[DeviceEvent]:
 
 
 # Hooks the alerts app fills in (broadcast does not import it):
-# - ACKNOWLEDGED: callables returning (alert id, device id) pairs already acknowledged, read at gateway start-up;
+# - ACKNOWLEDGED: callables returning (alert id, device id) pairs already acknowledged: called without arguments,
+#   those of the current alerts (read at gateway start-up); with (device_id, alert_ids), that device's of those
+#   alerts (the Django fallback, per request);
 # - ON_SENT: event type → callable(event, device ids, at) run in the gateway's writer thread once the event is
 #   queued on those devices' streams.
 ACKNOWLEDGED: list = []

@@ -48,6 +48,33 @@ def mark_overdue_offline(now=None) -> int:
     return len(went)
 
 
+def mark_online(device_ids, at: datetime, reason: str = "stream") -> int:
+    """Mark these devices online and seen at `at` (e.g. they opened their event stream), as a report does.
+
+    Grouped for a wave of reconnecting devices: one SELECT, one UPDATE over all of them and one bulk insert of the
+    status changes, whatever their number. A device already seen later keeps its later time. Returns how many
+    came online.
+    """
+    ids = sorted(set(device_ids))
+    if not ids:
+        return 0
+    rows = Device.objects.filter(pk__in=ids).values_list("pk", "is_online", "last_seen_at", "grace_seconds")
+    updates, came_online = [], []
+    for pk, is_online, last_seen_at, grace_seconds in rows:
+        seen = max(at, last_seen_at) if last_seen_at else at
+        updates.append(
+            Device(pk=pk, is_online=True, last_seen_at=seen, silent_after=seen + timedelta(seconds=grace_seconds))
+        )
+        if not is_online:
+            came_online.append(DeviceStatusChange(device_id=pk, at=at, online=True, reason=reason))
+    with transaction.atomic():
+        # bulk_update is one UPDATE … SET … = CASE id … END WHERE id IN (…).
+        Device.objects.bulk_update(updates, ["is_online", "last_seen_at", "silent_after"])
+        if came_online:
+            DeviceStatusChange.objects.bulk_create(came_online)
+    return len(came_online)
+
+
 # --- The fleet list -------------------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ import os
 
 import orjson
 
-from nguon.broadcast import device_auth, device_media, events, reports
+from nguon.broadcast import device_auth, device_media, events, monitoring, reports
 from nguon.broadcast.gateway import db
 from nguon.broadcast.gateway.caches import Manifests, MediaFiles, Tokens
 from nguon.broadcast.gateway.hub import CLOSE, Hub
@@ -36,10 +36,12 @@ KEEPALIVE_SECONDS = 25.0
 BUSY_RETRY_AFTER = 5
 GAP_WAIT_SECONDS = 10.0
 OUTBOX_BATCH = 500  # outbox rows per read; a full read is followed by another at once
+ONLINE_FLUSH_SECONDS = 0.5  # devices whose streams opened are marked online together, this often
 MEDIA_CHUNK = 256 * 1024
 DRAIN_LIMIT = 8 * MAX_BATCH_BYTES  # a declared body beyond this is refused at once, and the connection closed
 _MEDIA_PREFIX = BASE + "/media/"
 _JSON = [(b"content-type", b"application/json")]
+_POLL_HEADERS = [*_JSON, (b"cache-control", b"no-store")]
 # nginx must pass events on at once, not buffer them.
 _SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
 
@@ -93,6 +95,8 @@ class Gateway:
         self._last_id = 0
         self._gaps: dict[int, float] = {}  # outbox ids skipped over → when first missed (see _poll_once)
         self._sent: dict[int, tuple[events.DeviceEvent, list[int]]] = {}  # event id → devices reached, to record
+        self._opened: list[int] = []  # devices whose streams opened since the last online flush (_note_online)
+        self._opened_at = None
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -114,6 +118,8 @@ class Gateway:
                 return self.manifest
             if path == BASE + "/events":
                 return self.event_stream
+            if path == BASE + "/alerts":
+                return self.alerts
         if method in ("GET", "HEAD") and path.startswith(_MEDIA_PREFIX):
             return self.media_file
         if method == "POST" and path == BASE + "/reports":
@@ -184,6 +190,7 @@ class Gateway:
             task.cancel()
         self.hub.disconnect(None)
         self._record_sent()
+        self._flush_online()
         if self.waker is not None:
             await self.waker.stop()
         await self.intake.stop()
@@ -354,6 +361,7 @@ class Gateway:
         stream, replayed = self.hub.open(device, last_id, now)
         for event in replayed:
             self._note_sent(event, [device.id], now)
+        self._note_online(device.id, now)
         watcher = asyncio.create_task(self._watch_disconnect(receive, stream))
         try:
             await send(_stamped(200, _SSE_HEADERS, None))
@@ -370,6 +378,32 @@ class Gateway:
         finally:
             self.hub.close(stream)
             watcher.cancel()
+
+    def _note_online(self, device_id: int, now) -> None:
+        """A device opened its stream: it is online. Marked with the others that opened within
+        ONLINE_FLUSH_SECONDS in one job of the writer thread, so a reconnect storm makes a few statements, not one
+        per device."""
+        if not self._opened:
+            self._opened_at = now
+            asyncio.get_running_loop().call_later(ONLINE_FLUSH_SECONDS, self._flush_online)
+        self._opened.append(device_id)
+
+    def _flush_online(self) -> None:
+        if self._opened:
+            self.intake.later(monitoring.mark_online, self._opened, self._opened_at, "stream")
+            self._opened = []
+
+    async def alerts(self, scope, receive, send) -> None:
+        """GET /alerts (protocol §4.3): the alert events a stream would replay to this device now, for devices that
+        poll. Answered from the hub's memory: no query per poll."""
+        device = await self._device(scope)
+        if device is None:
+            return await _error(send, "unauthenticated")
+        now = now_utc()
+        current = self.hub.missed(device.id, None, now)
+        for event in current:
+            self._note_sent(event, [device.id], now)
+        await _respond(send, 200, events.poll_answer(current, device.code), _POLL_HEADERS)
 
     @staticmethod
     async def _watch_disconnect(receive, stream) -> None:
