@@ -110,6 +110,8 @@ class FakeServer:
         self.rate_limit = 0  # answer this many report requests with 429
         self.retry_after = "1"
         self.events_enabled = True  # False: /events answers 404 (a server without push)
+        self.alerts_enabled = True  # False: /alerts answers 404 (a server before protocol revision 1.2)
+        self.alert_polls: Counter[str] = Counter()  # GET /alerts per device
         self.event_id = 1000
         self.streams: dict[str, set[asyncio.Queue]] = {}
         self.stream_connects: Counter[str] = Counter()
@@ -277,6 +279,7 @@ class FakeServer:
         app.router.add_get("/device/v1/manifest", self.manifest)
         app.router.add_get("/device/v1/media/{sha}", self.media_get)
         app.router.add_get("/device/v1/events", self.events)
+        app.router.add_get("/device/v1/alerts", self.alerts)
         app.router.add_post("/device/v1/reports", self.reports_post)
         app.router.add_post("/_admin/bump", self.admin_bump)
         app.router.add_post("/_admin/push", self.admin_push)
@@ -436,6 +439,24 @@ class FakeServer:
         with contextlib.suppress(ConnectionResetError, RuntimeError):
             await response.write_eof()
         return response
+
+    async def alerts(self, request: web.Request) -> web.Response:
+        """GET /alerts (§4.3): every unexpired alert event held, acknowledged or not, whoever it is for (the real
+        server drops acknowledged ones and answers a device only its own; here the device's checks are tested)."""
+        device = self._device(request)
+        if device is None:
+            return error(401, "unauthenticated")
+        self.alert_polls[device.code] += 1
+        if not self.alerts_enabled:
+            return error(404, "not_found")
+        now = iso(self.now())
+        found = []
+        for payload in self.alert_events.values():
+            if payload["expires"] > now:
+                frame = self.message(payload).decode()
+                data = frame.split("\ndata: ", 1)[1].rstrip("\n")
+                found.append({"id": payload["id"], "type": payload["type"], "data": data})
+        return web.json_response({"events": found}, headers={"X-Server-Time": iso(self.now())})
 
     async def reports_post(self, request: web.Request) -> web.Response:
         device = self._device(request)

@@ -417,7 +417,9 @@ def test_event_stream_replays_what_came_after_last_event_id(cast, enrolled, clie
 
 def test_device_api_documents_itself(client, db):
     schema = client.get(f"{BASE}/openapi.json").json()
-    assert set(schema["paths"]) == {f"{BASE}/{p}" for p in ("enrol", "manifest", "media/{sha256}", "events", "reports")}
+    assert set(schema["paths"]) == {
+        f"{BASE}/{p}" for p in ("enrol", "manifest", "media/{sha256}", "events", "alerts", "reports")
+    }
     assert client.get(f"{BASE}/docs").status_code == 200
 
 
