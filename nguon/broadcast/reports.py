@@ -31,6 +31,7 @@ from nguon.broadcast.models import (
     Slot,
 )
 from nguon.broadcast.protocol import MAX_BATCH_BYTES, iso_ms
+from nguon.lib.bulkwrite import insert_objects, update_rows
 
 MAX_RECORDS = 1000  # twice the report_batch_max a manifest asks for
 FUTURE_SLACK = timedelta(minutes=5)
@@ -368,7 +369,7 @@ def ingest(batches: list[Batch]) -> None:
                     newest[batch.device_id] = record
         for model, objects in rows.items():
             if objects:
-                model.objects.bulk_create(objects, ignore_conflicts=model is not DeviceFault)
+                insert_objects(model, objects, ignore_conflicts=model is not DeviceFault)
         for extra in EXTRA_TYPES.values():
             if rows.get(extra.model):
                 extra.stored(rows[extra.model])
@@ -390,28 +391,21 @@ def _update_devices(batches: list[Batch], devices: dict[int, dict], newest: dict
     came_online = []
     for device_id, at in seen_at.items():
         row = devices[device_id]
-        device = Device(
-            pk=device_id,
-            is_online=True,
-            last_seen_at=at,
-            silent_after=at + timedelta(seconds=row["grace_seconds"]),
-            report_seq=max(row["report_seq"], top_seq[device_id]),
-            clock_skew_ms=row["clock_skew_ms"],
-            current_item=row["current_item"],
-            last_status=row["last_status"],
-        )
+        skew, item, status = row["clock_skew_ms"], row["current_item"], row["last_status"]
         heartbeat = newest.get(device_id)
         # A late batch (sent out of order) must not overwrite the status a newer heartbeat already set.
         if heartbeat is not None and heartbeat["seq"] > row["report_seq"]:
-            device.clock_skew_ms = heartbeat["clock_skew_ms"]
-            device.current_item = heartbeat["current_item"]
-            device.last_status = _status(heartbeat)
-        updates.append(device)
+            skew, item, status = heartbeat["clock_skew_ms"], heartbeat["current_item"], _status(heartbeat)
+        silent_after = at + timedelta(seconds=row["grace_seconds"])
+        updates.append((device_id, at, silent_after, max(row["report_seq"], top_seq[device_id]), skew, item, status))
         if not row["is_online"]:
             came_online.append(DeviceStatusChange(device_id=device_id, at=at, online=True, reason="report"))
-    Device.objects.bulk_update(
+    # One statement for the whole group (bulk_update's CASE per row and field cost ~1.5 ms a device).
+    update_rows(
+        Device,
+        ["last_seen_at", "silent_after", "report_seq", "clock_skew_ms", "current_item", "last_status"],
         updates,
-        ["is_online", "last_seen_at", "silent_after", "report_seq", "clock_skew_ms", "current_item", "last_status"],
+        constants={"is_online": True},
     )
     if came_online:
         DeviceStatusChange.objects.bulk_create(came_online)
