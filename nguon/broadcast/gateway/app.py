@@ -37,6 +37,7 @@ BUSY_RETRY_AFTER = 5
 GAP_WAIT_SECONDS = 10.0
 OUTBOX_BATCH = 500  # outbox rows per read; a full read is followed by another at once
 ONLINE_FLUSH_SECONDS = 0.5  # devices whose streams opened are marked online together, this often
+POLLED_MEMORY = 200_000  # (alert event, device) pairs remembered as answered to GET /alerts
 MEDIA_CHUNK = 256 * 1024
 DRAIN_LIMIT = 8 * MAX_BATCH_BYTES  # a declared body beyond this is refused at once, and the connection closed
 _MEDIA_PREFIX = BASE + "/media/"
@@ -97,6 +98,7 @@ class Gateway:
         self._sent: dict[int, tuple[events.DeviceEvent, list[int]]] = {}  # event id → devices reached, to record
         self._opened: list[int] = []  # devices whose streams opened since the last online flush (_note_online)
         self._opened_at = None
+        self._polled: set[tuple[int, int]] = set()  # (event id, device id) answered to a poll and noted as sent
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -402,7 +404,12 @@ class Gateway:
         now = now_utc()
         current = self.hub.missed(device.id, None, now)
         for event in current:
-            self._note_sent(event, [device.id], now)
+            # Noted once per device: a device answered again before its acknowledgement arrives adds no write.
+            if (event.id, device.id) not in self._polled:
+                if len(self._polled) >= POLLED_MEMORY:
+                    self._polled.clear()  # a repeated "sent" mark changes nothing (states never go back)
+                self._polled.add((event.id, device.id))
+                self._note_sent(event, [device.id], now)
         await _respond(send, 200, events.poll_answer(current, device.code), _POLL_HEADERS)
 
     @staticmethod
