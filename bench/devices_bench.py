@@ -3,21 +3,27 @@
 1. Manifest `304 Not Modified` throughput: wrk, 64 connections, 10 s, `If-None-Match` with the device's ETag,
    against the gateway (uvicorn, uvloop, httptools, one process) and against nginx (one worker) serving the same
    manifest bytes as a static file with its own ETag. Target (ARCHITECTURE.md): within 3× of nginx.
-2. Push propagation: N event streams (1,000 and 10,000) held by one asyncio client process. Once all are
-   connected (connect time reported), two rounds, timed from the push event's insertion: `fanout_event`, a bare
-   "manifest" event for all N (nothing changed; devices only note its arrival: the gateway's fan-out alone);
-   then `change`, a schedule change (slot renamed, `compile_devices` over the N devices, which writes the push
-   event), where each device, on the event, fetches the manifest (`If-None-Match` with the old ETag → 200, new
-   version): time until the event arrives and until it holds the new manifest. p50/p99/max and how many missed
-   a 60 s deadline, server RSS and threads. The client shares the 2 cores with the server, so under the fetch
-   herd of round 2 its own event loop delays what it notes. Each client closes its stream once the event is
-   in, then fetches: the hard open-file limit on this machine (20,000 a process, not raisable even as root) does
-   not fit 10,000 streams plus 10,000 fetch connections in one process. Targets: p99 ≤ 1.0 s, max ≤ 1.5 s at 10,000,
-   none lost, ≤ 350 MB, no thread per connection. (No Mosquitto reference here: paho-mqtt is not installed; the
-   alerts benchmark owns that comparison.)
-3. Report intake: 200 devices at once POST batches of 500 heartbeats, on SQLite and on PostgreSQL (a fresh
-   database on 127.0.0.1:5432, dropped afterwards); records stored per second, checked against the rows in the
-   table, then every device re-sends its first batch, which must come back as duplicates and store nothing.
+2. Push propagation: N event streams (1,000 and 10,000) held by one asyncio client process, beside the gateway and
+   the Huey worker (`nguon worker`, as deployed). Once all are connected (connect time reported), two rounds:
+   `fanout_event`, a bare "manifest" event for all N (nothing changed; devices only note its arrival: the gateway's
+   fan-out alone), timed from the event's insertion; then `change`, a schedule change as an operator makes it (the
+   slot renamed through `do_save_slot`; its on-commit hook queues the recompilation, the worker compiles the
+   audiences and writes the push event), timed from the save click: each device, on the event, fetches the manifest
+   (`If-None-Match` with the old ETag → 200, new version): time until the event arrives and until it holds the new
+   manifest. The slot reaches all 10,000 devices, so the 1,000 round recompiles them all too. p50/p99/max and how
+   many missed a 60 s deadline, server RSS and threads. The client shares the 2 cores with the server, so under the
+   fetch herd its own event loop delays what it notes. Each client closes its stream once the event is in, then
+   fetches: the hard open-file limit on this machine (20,000 a process, not raisable even as root) does not fit
+   10,000 streams plus 10,000 fetch connections in one process. Targets: fan-out p99 ≤ 1.0 s, max ≤ 1.5 s at
+   10,000; new manifest p99 ≤ 5 s from the click; none lost, ≤ 350 MB, no thread per connection.
+3. Report intake: 200 devices at once POST batches of 500 heartbeats; records stored per second, checked against
+   the rows in the table, then every device re-sends its first batch, which must come back as duplicates and store
+   nothing.
+4. Reconnect storm: the gateway stopped and started again on its port, and all N devices at once revalidate their
+   manifest with their current ETag (304) and open their event stream, retrying until it listens; timed from the
+   new process's start. Targets: all done ≤ 15 s, server peak RSS ≤ 350 MB.
+5. PostgreSQL (a fresh database on 127.0.0.1:5432, dropped afterwards): the schedule change of 2. at the largest
+   N, then the report intake of 3.
 
 Everything runs against a fresh temporary NGUON_DATA_DIR. `NGUON_BENCH_QUICK=1` runs a small version (N = 200,
 shorter wrk). `python -m bench devices` prints the result as JSON.
@@ -44,6 +50,7 @@ from bench.devices.servers import (
     setup,
     start_gateway,
     start_nginx,
+    start_worker,
     wrk,
 )
 from bench.devices.setup import token
@@ -101,51 +108,92 @@ def _reports(env: dict, base: str) -> dict:
     return result
 
 
+def _compile_all(env: dict) -> None:
+    """The first compile of every manifest, in two processes side by side (nothing else runs yet)."""
+    shares = [subprocess.Popen([PYTHON, "-m", "bench.devices.setup", "compile", str(i), "2"], cwd=ROOT, env=env)
+              for i in range(2)]  # fmt: skip
+    try:
+        if any(p.wait(600) for p in shares):
+            raise RuntimeError("compiling the manifests failed")
+    finally:
+        for p in shares:
+            if p.poll() is None:
+                p.kill()
+                p.wait(5)
+
+
 def _postgres(work: Path) -> dict:
+    """The schedule change at the largest size, then report intake, on a fresh PostgreSQL database."""
     name = f"nguon_bench_{os.getpid()}"
     psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c"]
     subprocess.run([*psql, f"CREATE DATABASE {name}"], check=True, capture_output=True, timeout=60)
+    result: dict = {}
     try:
         data = work / "pg"
         env = django_env(data, PG + name)
-        setup(env, "populate", str(REPORT_DEVICES))
-        setup(env, "compile", "0", "1")
+        n = max(PUSH_SIZES)
+        setup(env, "populate", str(n), timeout=600)
+        _compile_all(env)
+        etags = json.loads(setup(env, "etags"))
         server, port = start_gateway(env, work / "pg-server.log", token(0))
+        worker = start_worker(env, work / "pg-worker.log")
         try:
-            result = _reports(env, f"http://127.0.0.1:{port}")
+            _log(f"schedule change at {n} devices, PostgreSQL…")
+            tokens = [token(i) for i in range(n)]
+            result["push"] = {
+                str(n): clients.push(
+                    f"http://127.0.0.1:{port}",
+                    tokens,
+                    etags,
+                    env,
+                    ["Bench pg v2", str(n)],
+                    lambda: proc_status(server.pid),
+                )  # fmt: skip
+            }
+            _log("report intake, PostgreSQL…")
+            result["reports"] = _reports(env, f"http://127.0.0.1:{port}")
             result["server"] = proc_status(server.pid)
         finally:
+            worker.stop()
             server.stop()
         return result
     finally:
         subprocess.run([*psql, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], capture_output=True, timeout=60)
 
 
+def _storm(env: dict, work: Path, port: int, n: int) -> dict:
+    """Every device reconnecting at once to a restarted gateway, with its current ETag."""
+    etags = json.loads(setup(env, "etags"))[:n]
+    started: list = []
+
+    def restart():
+        server, _port = start_gateway(env, work / "storm-server.log", token(0), port=port, wait=False)
+        started.append(server)
+        return server.pid
+
+    try:
+        return clients.storm(f"http://127.0.0.1:{port}", [token(i) for i in range(n)], etags, restart, proc_status)
+    finally:
+        for server in started:
+            server.stop()
+
+
 def run() -> dict:
     client_nofile = raise_nofile()
     work = Path(tempfile.mkdtemp(prefix="nguon-devices-bench-"))
     result: dict = {"quick": QUICK, "client_nofile": client_nofile}
-    server = None
+    server = worker = None
     try:
         n = max(PUSH_SIZES)
         env = django_env(work / "data")
         _log(f"populating {n} devices…")
         started = time.perf_counter()
         setup(env, "populate", str(n), timeout=300)
-        # The first compile of every manifest, in two processes side by side (nothing else runs yet).
-        shares = [subprocess.Popen([PYTHON, "-m", "bench.devices.setup", "compile", str(i), "2"], cwd=ROOT, env=env)
-                  for i in range(2)]  # fmt: skip
-        try:
-            if any(p.wait(600) for p in shares):
-                raise RuntimeError("compiling the manifests failed")
-        finally:
-            for p in shares:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait(5)
+        _compile_all(env)
         etags = json.loads(setup(env, "etags"))
         result["setup"] = {"devices": n, "populate_and_compile_s": round(time.perf_counter() - started, 1)}
         server, port = start_gateway(env, work / "server.log", token(0))
+        worker = start_worker(env, work / "worker.log")
         base = f"http://127.0.0.1:{port}"
         result["server_idle"] = proc_status(server.pid)
         _log("manifest 304 throughput…")
@@ -164,19 +212,27 @@ def run() -> dict:
                 raise RuntimeError(f"the gateway died: {server.tail()}")
             # Devices that got the change now hold a new ETag: refresh the known ones for the next round.
             etags = json.loads(setup(env, "etags"))
-        result["push_targets"] = "10000: event p99 ≤ 1.0 s, max ≤ 1.5 s, none missing, RSS ≤ 350 MB, threads ≪ N"
+        result["push_targets"] = (
+            "10000: fanout_event p99 ≤ 1.0 s, max ≤ 1.5 s; change.new_manifest (from the save click) p99 ≤ 5 s; "
+            "none missing, RSS ≤ 350 MB, threads ≪ N"
+        )
         _log("report intake, SQLite…")
         result["reports_sqlite"] = _reports(env, base)
         result["server_end"] = proc_status(server.pid)
         server.stop()
         server = None
-        _log("report intake, PostgreSQL…")
+        _log(f"reconnect storm, {n} devices…")
+        result["reconnect_storm"] = _storm(env, work, port, n)
+        worker.stop()
+        worker = None
         try:
-            result["reports_postgresql"] = _postgres(work)
+            result["postgresql"] = _postgres(work)
         except (subprocess.SubprocessError, RuntimeError, OSError) as exc:
-            result["reports_postgresql"] = {"error": str(exc)[-2000:]}
+            result["postgresql"] = {"error": str(exc)[-2000:]}
         return result
     finally:
+        if worker is not None:
+            worker.stop()
         if server is not None:
             result["server_log_tail"] = server.tail(1500)
             server.stop()

@@ -115,12 +115,17 @@ class Process:
         self._log.close()
 
 
-def start_gateway(env: dict, log: Path, token: str) -> tuple[Process, int]:
-    port = free_port()
+def start_gateway(
+    env: dict, log: Path, token: str, *, port: int | None = None, wait: bool = True
+) -> tuple[Process, int]:
+    """The gateway (uvicorn, one process) on `port` (a free one by default); with `wait`, once it answers."""
+    port = port or free_port()
     argv = [PYTHON, "-m", "uvicorn", "nguon.config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
     argv += ["--no-access-log", "--loop", "uvloop", "--http", "httptools", "--backlog", "4096"]
     argv += ["--timeout-graceful-shutdown", "2", "--log-level", "warning"]
     server = Process(argv, log=log, env=env)
+    if not wait:
+        return server, port
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/device/v1/manifest", headers={"Authorization": f"Bearer {token}"}
     )
@@ -155,6 +160,11 @@ http {{
     }}
 }}
 """
+
+
+def start_worker(env: dict, log: Path) -> Process:
+    """The Huey worker (`nguon worker`: two threads, the settings' polling), as deployed beside the gateway."""
+    return Process([PYTHON, "-m", "nguon", "worker"], log=log, env=env)
 
 
 def start_web(env: dict, log: Path, ready_path: str = "/accounts/login/") -> tuple[Process, int]:

@@ -6,6 +6,9 @@ python -m bench.devices.setup compile PART PARTS    compile the manifests of eve
 python -m bench.devices.setup event COUNT           a "manifest" push event alone (no change); prints JSON
 python -m bench.devices.setup change NAME COUNT     rename the slot, recompile the first COUNT devices
                                                     (writes the "manifest" push event); prints JSON
+python -m bench.devices.setup click NAME            the save click: an operator renames the slot through the
+                                                    action (the worker recompiles after commit); prints JSON
+python -m bench.devices.setup pushed                prints JSON: when the last "manifest" push event was written
 python -m bench.devices.setup etags                 prints JSON: every bench device's current ETag
 python -m bench.devices.setup count                 prints JSON row counts of the report tables
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import secrets
 import sys
 import time
 from datetime import time as clock
@@ -39,6 +43,8 @@ def populate(n: int) -> None:
     from django.core.management import call_command
     from django.utils import timezone
 
+    from nguon.accounts.actions import do_create_user, do_grant_role
+    from nguon.accounts.roles import Role
     from nguon.broadcast.actions import token_hash
     from nguon.broadcast.models import Device, DeviceToken, ItemKind, Slot, SlotItem
     from nguon.units.models import Unit
@@ -57,6 +63,12 @@ def populate(n: int) -> None:
         end_time=clock(6, 0),
     )
     SlotItem.objects.create(slot=slot, position=1, kind=ItemKind.RELAY, stream_url="https://example.org/vov1")
+    # The operator who clicks "save" in the schedule-change round.
+    password = secrets.token_urlsafe(24)
+    user = do_create_user(
+        username="bench.operator", password=password, unit=commune, full_name="Bench", acting_user=None
+    )
+    do_grant_role(user, role=Role.OPERATOR, unit=commune, acting_user=None)
     Device.objects.bulk_create(
         [Device(unit=commune, code=f"BENCH-{i:06d}", name=f"Cụm loa {i}") for i in range(n)], batch_size=1000
     )
@@ -95,6 +107,32 @@ def change(name: str, count: int) -> None:
     print(json.dumps({"pushed_at": pushed_at, "compile_s": time.perf_counter() - started, "changed": len(changed)}))
 
 
+def click(name: str) -> None:
+    """The operator saves the slot under a new name, as the schedule page does: the action commits, and its
+    on-commit hook queues the recompilation of the slot's devices for the worker. The clock starts before it."""
+    from django.contrib.auth import get_user_model
+
+    from nguon.broadcast.actions import SlotData, do_save_slot
+    from nguon.broadcast.models import Slot
+
+    slot = Slot.objects.select_related("unit").get(name__startswith="Bench")
+    items = [{"kind": item.kind, "stream_url": item.stream_url, "stream_name": item.stream_name}
+             for item in slot.items.order_by("position")]  # fmt: skip
+    data = SlotData(name=name, start_time=slot.start_time, end_time=slot.end_time, start_date=slot.start_date,
+                    recurrence=slot.recurrence, items=items)  # fmt: skip
+    user = get_user_model().objects.get(username="bench.operator")
+    clicked_at = time.time()
+    do_save_slot(slot, unit=slot.unit, data=data, acting_user=user)
+    print(json.dumps({"clicked_at": clicked_at, "saved_s": time.time() - clicked_at}))
+
+
+def pushed() -> None:
+    from nguon.broadcast.models import PushEvent
+
+    last = PushEvent.objects.filter(type="manifest").order_by("-id").values_list("created_at", flat=True).first()
+    print(json.dumps({"pushed_at": last.timestamp() if last else None}))
+
+
 def etags() -> None:
     from nguon.broadcast.models import CompiledManifest
 
@@ -119,6 +157,10 @@ def main(argv: list[str]) -> None:
         event(int(args[0]))
     elif command == "change":
         change(args[0], int(args[1]))
+    elif command == "click":
+        click(args[0])
+    elif command == "pushed":
+        pushed()
     elif command == "etags":
         etags()
     elif command == "count":

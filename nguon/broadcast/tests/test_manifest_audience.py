@@ -21,8 +21,9 @@ from nguon.lib.signing import canonical, verify
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 KINDS = [DeviceKind.SPEAKER, DeviceKind.BOARD]
-# Names with what JSON escapes or keeps as is (quotes, backslashes, Vietnamese, controls, astral characters).
-NAMES = st.text(alphabet=st.sampled_from('aZ "\\/\nđĐạệ😀\u2028\x00'), min_size=1, max_size=12)
+# Names with what JSON escapes or keeps as is (quotes, backslashes, Vietnamese, controls, astral characters; no
+# NUL: PostgreSQL text cannot hold it).
+NAMES = st.text(alphabet=st.sampled_from('aZ "\\/\nđĐạệ😀\u2028\x01'), min_size=1, max_size=12)
 
 
 class _Rollback(Exception):
