@@ -74,7 +74,7 @@ def _devices(draw, units, groups):
 
 
 @pytest.mark.django_db
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), hours=st.integers(0, 96), version=st.integers(1, 10**12))
 def test_audience_compilation_gives_the_bytes_of_compiling_each_device_alone(cast, data, hours, version):
     now = NOW + timedelta(hours=hours)
