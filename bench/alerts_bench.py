@@ -58,12 +58,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.alerts import clients, mqtt
+from bench.alerts import clients, mqtt, multi
 from bench.devices.servers import PYTHON, ROOT, django_env, proc_status, raise_nofile, start_gateway
 from bench.devices.setup import token
 
 QUICK = os.environ.get("NGUON_BENCH_QUICK") == "1"
 SIZES = [200] if QUICK else [1000, 10000]
+if os.environ.get("NGUON_BENCH_ALERTS_SIZES"):  # e.g. 10000: only that size
+    SIZES = [int(n) for n in os.environ["NGUON_BENCH_ALERTS_SIZES"].split(",")]
+GATEWAYS = 3  # the several-gateway round: this many processes on one port, one of them killed after the click
 TARGETS = "10000 devices: ack p99 < 2 s, none missing; event p99 ≤ 1.0 s, max ≤ 1.5 s; p99 within 1.5× of Mosquitto's"
 
 
@@ -116,16 +119,36 @@ def _ratio(a, b):
     return round(a / b, 1) if a is not None and b else None
 
 
-def _nguon_round(n: int, directory: Path, *, acknowledge: bool) -> tuple[dict, dict]:
-    """Fresh data directory, populate, a pending alert, the gateway, N streams, the click: (round, set-up)."""
-    env = django_env(directory / "data")
+def _nguon_round(
+    n: int, directory: Path, *, acknowledge: bool, database_url: str = "", redis_url: str = "", gateways: int = 0
+) -> tuple[dict, dict]:
+    """Fresh data directory, populate, a pending alert, the gateway, N streams, the click: (round, set-up).
+
+    With `gateways`, that many gateway processes share the port (bench/alerts/multi.py) and one is killed (SIGKILL)
+    as soon as the approval has committed: its devices reconnect and must still get the alert and acknowledge."""
+    directory.mkdir(parents=True, exist_ok=True)
+    env = django_env(directory / "data", database_url)
     env["NGUON_SPEECH_AUTO_RENDER"] = "0"
+    if redis_url:
+        env["NGUON_REDIS_URL"] = redis_url
     started = time.perf_counter()
     setup = _setup(env, "populate", str(n))
     prepared = _setup(env, "prepare")
     setup["alert_targets"] = prepared["targets"]
     setup["populate_and_prepare_s"] = round(time.perf_counter() - started, 1)
-    server, port = start_gateway(env, directory / "server.log", token(0))
+    if gateways:
+        servers, port = multi.start_gateways(env, directory, gateways)
+    else:
+        server, port = start_gateway(env, directory / "server.log", token(0))
+        servers = [server]
+    killed: list = []
+
+    def kill_one():
+        victim = servers[-1]
+        victim.kill()
+        killed.append(victim)
+        return {"killed_gateway_pid": victim.pid, "killed_at": time.time()}
+
     try:
         round_ = clients.alert_round(
             "127.0.0.1",
@@ -133,18 +156,25 @@ def _nguon_round(n: int, directory: Path, *, acknowledge: bool) -> tuple[dict, d
             [token(i) for i in range(n)],
             env,
             prepared["alert"],
-            lambda: proc_status(server.pid),
-            lambda: _cpu_seconds(server.pid),
+            lambda: [proc_status(s.pid) for s in servers] if gateways else proc_status(servers[0].pid),
+            lambda: sum(_cpu_seconds(s.pid) for s in servers),
             acknowledge=acknowledge,
+            after_click=kill_one if gateways else None,
         )
-        if server.proc.poll() is not None:
-            raise RuntimeError(f"the gateway died: {server.tail()}")
+        if killed:
+            round_["after_click"]["killed_s_after_click"] = round(
+                round_["after_click"].pop("killed_at") - round_["clicked_at"], 3
+            )
+        for s in servers:
+            if s not in killed and s.proc.poll() is not None:
+                raise RuntimeError(f"a gateway died: {s.tail()}")
         time.sleep(1)  # the gateway's writer notes "sent" in jobs queued behind the reports
         round_["server_side"] = _setup(env, "count", str(prepared["alert"]), repr(round_["clicked_at"]))
-        errors = [line for line in server.tail(200_000).splitlines() if " ERROR " in line]
+        errors = [line for s in servers for line in s.tail(200_000).splitlines() if " ERROR " in line]
         round_["server_log_errors"] = {"lines": len(errors), "first": errors[:3]}
     finally:
-        server.stop()
+        for s in servers:
+            s.stop()
     round_["frames"], setup["payload"] = _check_frames(round_["frames"], prepared["public_key"])
     return round_, setup
 
@@ -197,12 +227,44 @@ def _size(n: int, work: Path) -> dict:
     return result
 
 
+def _summary(round_: dict) -> dict:
+    keep = ("connect_s", "approve_commit_s", "event", "ack", "missing", "server_cpu_s", "client_cpu_s",
+            "client_loop_lag", "after_click", "stream_reopened", "errors_total", "server_log_errors",
+            "server_side")  # fmt: skip
+    return {k: round_[k] for k in keep if k in round_}
+
+
+def _postgres_rounds(n: int, work: Path) -> dict:
+    """The alert round on a fresh PostgreSQL database with one gateway, then with GATEWAYS gateways sharing it (and
+    Redis, when NGUON_BENCH_REDIS_URL or the local server is there), one of them killed after the click."""
+    found: dict = {}
+    redis_url = os.environ.get("NGUON_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+    for name, kwargs in (
+        ("postgres", {}),
+        (f"postgres_{GATEWAYS}_gateways_one_killed", {"gateways": GATEWAYS, "redis_url": redis_url}),
+    ):
+        database = f"nguon_alerts_bench_{os.getpid()}"
+        _log(f"{n}: {name}…")
+        try:
+            url = multi.fresh_database(database)
+            round_, _setup_ = _nguon_round(n, work / name, acknowledge=True, database_url=url, **kwargs)
+            frames = round_.pop("frames")
+            found[name] = _summary(round_) | {"signatures_ok": bool(frames) and all(f["signature_ok"] for f in frames)}
+        except Exception as exc:
+            found[name] = {"error": f"{type(exc).__name__}: {str(exc)[-3000:]}"}
+        finally:
+            multi.drop_database(database)
+    return found
+
+
 def run() -> dict:
     result: dict = {"quick": QUICK, "client_nofile": raise_nofile(), "sizes": {}}
     for n in SIZES:
         work = Path(tempfile.mkdtemp(prefix="nguon-alerts-bench-"))
         try:
             result["sizes"][str(n)] = _size(n, work)
+            if n == max(SIZES):
+                result["sizes"][str(n)].update(_postgres_rounds(n, work))
         except Exception as exc:  # one size failing still reports the others
             result["sizes"][str(n)] = {"devices": n, "error": f"{type(exc).__name__}: {str(exc)[-3000:]}"}
         finally:

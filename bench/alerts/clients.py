@@ -147,8 +147,10 @@ def _payload(block: bytes) -> dict:
 class _Round:
     """What every device task of a round shares."""
 
-    def __init__(self, host, port, alert_id, acknowledge):
+    def __init__(self, host, port, alert_id, acknowledge, reconnect=False):
         self.host, self.port, self.alert_id, self.acknowledge = host, port, alert_id, acknowledge
+        self.reconnect = reconnect  # a stream that ends before the alert is opened again (a gateway was killed)
+        self.reconnects = 0
         self.connected: list[float] = []
         self.errors: dict[str, int] = {}
         self.frames: dict[bytes, int] = {}
@@ -157,11 +159,33 @@ class _Round:
 
 
 async def _device_task(r: _Round, device: _Device) -> None:
+    first = True
+    while True:
+        got = await _read_alert(r, device, first)
+        first = False
+        if got is not None or not r.reconnect or time.time() > r.deadline:
+            break
+        r.reconnects += 1
+        await asyncio.sleep(0.2)  # as a device backs off before reconnecting; the sticky alert is replayed then
+    if got is None:
+        return
+    block, payload = got
+    frame = block + b"\n\n"
+    r.frames[frame] = r.frames.get(frame, 0) + 1
+    item = payload.get("item")
+    device.item = item.get("kind") if isinstance(item, dict) else None
+    if r.acknowledge:
+        await _acknowledge(r, device, payload["alert"]["id"])
+
+
+async def _read_alert(r: _Round, device: _Device, first: bool) -> tuple[bytes, dict] | None:
+    """Open the stream and read up to the round's alert: (its block, its payload), or None if the stream ended."""
     opened = await _open(r.host, r.port, device, r.errors, r.sem)
     if opened is None:
-        return
+        return None
     _reader, writer, chunks, buffer = opened
-    r.connected.append(time.monotonic())
+    if first:
+        r.connected.append(time.monotonic())
     try:
         while True:
             block, buffer = _alert_block(buffer)
@@ -174,19 +198,14 @@ async def _device_task(r: _Round, device: _Device) -> None:
             piece = await chunks.next()
             if not piece:
                 _count(r.errors, "stream_closed")
-                return
+                return None
             buffer += piece
     except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
         _count(r.errors, f"stream {type(exc).__name__}")
-        return
+        return None
     finally:
         writer.close()
-    frame = block + b"\n\n"
-    r.frames[frame] = r.frames.get(frame, 0) + 1
-    item = payload.get("item")
-    device.item = item.get("kind") if isinstance(item, dict) else None
-    if r.acknowledge:
-        await _acknowledge(r, device, payload["alert"]["id"])
+    return block, payload
 
 
 async def _post(host, port, source, request: bytes) -> tuple[int, dict, bytes]:
@@ -275,9 +294,9 @@ def _since(values, origin: float) -> list[float]:
     return [v - origin for v in values if v is not None and v - origin <= DEADLINE]
 
 
-async def _run(host, port, tokens, env, alert_id, status_of, cpu_of, acknowledge) -> dict:
+async def _run(host, port, tokens, env, alert_id, status_of, cpu_of, acknowledge, after_click) -> dict:
     devices = [_Device(t, source_address(i)) for i, t in enumerate(tokens)]
-    r = _Round(host, port, alert_id, acknowledge)
+    r = _Round(host, port, alert_id, acknowledge, reconnect=after_click is not None)
     result: dict = {"devices": len(devices)}
     started = time.monotonic()
     tasks = [asyncio.create_task(_device_task(r, d)) for d in devices]
@@ -299,6 +318,8 @@ async def _run(host, port, tokens, env, alert_id, status_of, cpu_of, acknowledge
         click = await _approve(env, alert_id)
         clicked = click["clicked_at"]
         r.deadline = clicked + DEADLINE
+        if after_click is not None:
+            result["after_click"] = after_click()  # e.g. kill a gateway while the alert is going out
         lags: list[tuple[float, float]] = []
         watcher = asyncio.create_task(_watch_lag(lags))
         while time.time() < clicked + DEADLINE + 2 and not all(t.done() for t in tasks):
@@ -337,10 +358,14 @@ async def _run(host, port, tokens, env, alert_id, status_of, cpu_of, acknowledge
             _count(kinds, "audio" if d.item == "audio" else "board (item null)")
     result["event_items"] = kinds
     result["errors_total"] = dict(r.errors)
+    result["stream_reopened"] = r.reconnects
     result["frames"] = r.frames  # distinct frame bytes → devices (replaced by sizes and a signature check)
     return result
 
 
-def alert_round(host, port, tokens, env, alert_id, status_of, cpu_of, *, acknowledge: bool = True) -> dict:
-    """Connect the N streams, click, and measure (with `acknowledge` False the devices only note the event)."""
-    return uvloop.run(_run(host, port, tokens, env, alert_id, status_of, cpu_of, acknowledge))
+def alert_round(
+    host, port, tokens, env, alert_id, status_of, cpu_of, *, acknowledge: bool = True, after_click=None
+) -> dict:
+    """Connect the N streams, click, and measure (with `acknowledge` False the devices only note the event). With
+    `after_click` (called once the approval committed), devices whose stream ends before the alert reconnect."""
+    return uvloop.run(_run(host, port, tokens, env, alert_id, status_of, cpu_of, acknowledge, after_click))

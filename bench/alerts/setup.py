@@ -137,8 +137,10 @@ def approve(alert_id: int) -> None:
 
 
 def count(alert_id: int, clicked_at: float) -> None:
+    from django.db.models import Count
+
     from bench.devices.clients import _percentiles
-    from nguon.alerts.models import AlertDispatch, DispatchState
+    from nguon.alerts.models import AlertDispatch, AlertReceipt, DispatchState
 
     by_state = dict.fromkeys(DispatchState.values, 0)
     sent, acked = [], []
@@ -150,10 +152,15 @@ def count(alert_id: int, clicked_at: float) -> None:
             sent.append(sent_at.timestamp() - clicked_at)
         if acknowledged_at is not None:
             acked.append(acknowledged_at.timestamp() - clicked_at)
+    receipts = AlertReceipt.objects.filter(alert_id=alert_id, state="acknowledged")
+    per_device = receipts.values("device_id").annotate(n=Count("pk"))
     print(
         json.dumps(
             {
                 "dispatch_rows": sum(by_state.values()),
+                # Acknowledgements counted once: one stored receipt per device, however often it was sent.
+                "ack_receipts": receipts.count(),
+                "devices_with_several_ack_receipts": sum(1 for row in per_device if row["n"] > 1),
                 "by_state": by_state,
                 # sent_at: when the gateway queued the event on the device's stream; acknowledged_at: when the
                 # gateway received (parsed) the report batch carrying the acknowledgement, before its commit.

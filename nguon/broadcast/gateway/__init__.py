@@ -6,7 +6,8 @@ gateway" in the architecture brief for why). Everything else, and anything the g
 caches (a manifest not compiled yet, media on S3), goes on to the Django ASGI app unchanged.
 
 State lives in this process: a token cache, a manifest cache, the SSE hub and the report writer. The outbox
-(PushEvent rows) keeps several processes in step: every gateway polls it.
+(PushEvent rows) keeps several processes in step: every gateway reads it, woken by the database (wake.py), and
+acknowledgements taken by one are passed to the others on the same channel.
 """
 
 from nguon.broadcast.gateway.app import Gateway
