@@ -11,8 +11,9 @@ For N = 1,000 and 10,000 simulated devices (QUICK: 200), each in a fresh tempora
    opened from one asyncio client process (`bench/alerts/clients.py`: uvloop, raw HTTP/1.1 on asyncio streams,
    each device from a loopback address of its own, 127.1.x.y). Once all are connected, a
    subprocess makes the click: `actions.do_approve` (dispatch rows and one signed `alert` push event per device
-   kind, in one transaction), `clicked_at` taken just before it. The gateway finds the events on its next outbox
-   poll (every 0.2 s) and fans them out. Each device, on its `alert` frame, notes the arrival, reads the alert id
+   kind, in one transaction), `clicked_at` taken just before it. The gateway reads the outbox when woken (every
+   50 ms on SQLite; at the commit's NOTIFY on PostgreSQL) and fans the events out.
+   Each device, on its `alert` frame, notes the arrival, reads the alert id
    from the payload, closes the stream, and POSTs `{"type": "alert", "state": "acknowledged"}` to
    /device/v1/reports on a new connection (honouring 429/503 Retry-After as a device must); the 200 comes only
    once the gateway's writer thread has committed it. Reported: p50/p99/max of arrival − click (`event`) and of
@@ -38,12 +39,22 @@ Limits: the clients, the gateway, the approval process and Mosquitto share the 2
 client's own event loop delays what it notes: its CPU seconds are reported beside the server's, and
 `client_loop_lag` says how late its loop woke from 10 ms sleeps during the round (and when the worst ended, in
 seconds after the click). The load average at the start of each size is recorded. Nguon's times include the
-approval transaction and up to one poll interval (0.2 s) before the fan-out begins, which Mosquitto does not have;
+approval transaction and, on SQLite, up to one poll interval (50 ms) before the fan-out begins, which Mosquitto
+does not have;
 Mosquitto gets a message already formed, with no database behind it. The click is `do_approve` called directly,
 not through the web form. Targets (the issue, the architecture goals): at 10,000 devices ack p99 < 2 s, none lost;
 event p99 ≤ 1.0 s, max ≤ 1.5 s; p99 within 1.5× of Mosquitto's.
 
-`NGUON_BENCH_QUICK=1` runs N = 200 only. `python -m bench alerts` prints the result as JSON.
+4. At the largest N, on a fresh PostgreSQL database (NGUON_BENCH_POSTGRES, default
+   postgres://postgres@127.0.0.1:5432; created and dropped by the run): `postgres`, the acknowledged round with one
+   gateway; and `postgres_3_gateways_one_killed`, three gateway processes on one SO_REUSEPORT port
+   (bench/alerts/multi.py) sharing PostgreSQL and Redis (NGUON_BENCH_REDIS_URL, default
+   redis://127.0.0.1:6379/13), one SIGKILLed as soon as the approval has committed (`after_click`): its devices see
+   their stream end, reconnect (`stream_reopened`) to the same address, get the sticky alert from another gateway
+   and acknowledge; none may be missing, and `server_side.devices_with_several_ack_receipts` must be 0.
+
+`NGUON_BENCH_QUICK=1` runs N = 200 only; NGUON_BENCH_ALERTS_SIZES=10000 runs only that size.
+`python -m bench alerts` prints the result as JSON.
 """
 
 from __future__ import annotations
