@@ -60,9 +60,11 @@ event p99 ≤ 1.0 s, max ≤ 1.5 s; p99 within 1.5× of Mosquitto's.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -130,6 +132,35 @@ def _ratio(a, b):
     return round(a / b, 1) if a is not None and b else None
 
 
+def _profile(servers, name: str) -> list[subprocess.Popen]:
+    """With NGUON_BENCH_PROFILE=DIR: py-spy samples each gateway (100 Hz, collapsed stacks in DIR) for the round."""
+    directory = os.environ.get("NGUON_BENCH_PROFILE")
+    spy = Path(PYTHON).with_name("py-spy")
+    if not directory or not spy.exists():
+        return []
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    return [
+        subprocess.Popen(
+            [
+                str(spy),
+                "record",
+                "--pid",
+                str(s.pid),
+                "--rate",
+                "100",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--output",
+                str(Path(directory) / f"{name}-{i}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for i, s in enumerate(servers)
+    ]
+
+
 def _nguon_round(
     n: int, directory: Path, *, acknowledge: bool, database_url: str = "", redis_url: str = "", gateways: int = 0
 ) -> tuple[dict, dict]:
@@ -153,6 +184,7 @@ def _nguon_round(
         server, port = start_gateway(env, directory / "server.log", token(0))
         servers = [server]
     killed: list = []
+    profilers = _profile(servers, directory.name)
 
     def kill_one():
         victim = servers[-1]
@@ -184,6 +216,11 @@ def _nguon_round(
         errors = [line for s in servers for line in s.tail(200_000).splitlines() if " ERROR " in line]
         round_["server_log_errors"] = {"lines": len(errors), "first": errors[:3]}
     finally:
+        for profiler in profilers:
+            profiler.send_signal(signal.SIGINT)  # py-spy writes its samples out on SIGINT
+        for profiler in profilers:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                profiler.wait(30)
         for s in servers:
             s.stop()
     round_["frames"], setup["payload"] = _check_frames(round_["frames"], prepared["public_key"])
