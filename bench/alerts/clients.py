@@ -151,11 +151,18 @@ class _Round:
         self.host, self.port, self.alert_id, self.acknowledge = host, port, alert_id, acknowledge
         self.reconnect = reconnect  # a stream that ends before the alert is opened again (a gateway was killed)
         self.reconnects = 0
+        self.on_event = None  # called once, at the first device's alert (mid-fan-out), e.g. to kill a gateway
+        self.on_event_result = None
         self.connected: list[float] = []
         self.errors: dict[str, int] = {}
         self.frames: dict[bytes, int] = {}
         self.sem = asyncio.Semaphore(CONNECT_PARALLEL)
         self.deadline = float("inf")  # acknowledgements are retried until DEADLINE after the click
+
+    def fire_on_event(self) -> None:
+        hook, self.on_event = self.on_event, None
+        if hook is not None:
+            self.on_event_result = hook()
 
 
 async def _device_task(r: _Round, device: _Device) -> None:
@@ -193,6 +200,7 @@ async def _read_alert(r: _Round, device: _Device, first: bool) -> tuple[bytes, d
                 payload = _payload(block)
                 if payload["alert"]["id"] == r.alert_id:  # not an earlier alert replayed at connection
                     device.event_at = time.time()
+                    r.fire_on_event()
                     break
                 continue
             piece = await chunks.next()
@@ -315,11 +323,13 @@ async def _run(host, port, tokens, env, alert_id, status_of, cpu_of, acknowledge
         gc.collect()
         gc.freeze()
         gc.disable()
+        r.on_event = after_click  # e.g. kill a gateway while the alert is going out (or at the latest below)
         click = await _approve(env, alert_id)
         clicked = click["clicked_at"]
         r.deadline = clicked + DEADLINE
         if after_click is not None:
-            result["after_click"] = after_click()  # e.g. kill a gateway while the alert is going out
+            r.fire_on_event()
+            result["after_click"] = r.on_event_result
         lags: list[tuple[float, float]] = []
         watcher = asyncio.create_task(_watch_lag(lags))
         while time.time() < clicked + DEADLINE + 2 and not all(t.done() for t in tasks):
@@ -367,5 +377,6 @@ def alert_round(
     host, port, tokens, env, alert_id, status_of, cpu_of, *, acknowledge: bool = True, after_click=None
 ) -> dict:
     """Connect the N streams, click, and measure (with `acknowledge` False the devices only note the event). With
-    `after_click` (called once the approval committed), devices whose stream ends before the alert reconnect."""
+    `after_click` (called when the first device gets the alert, or once the approval returned if none has yet),
+    devices whose stream ends before the alert reconnect."""
     return uvloop.run(_run(host, port, tokens, env, alert_id, status_of, cpu_of, acknowledge, after_click))
