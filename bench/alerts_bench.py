@@ -49,9 +49,9 @@ event p99 ≤ 1.0 s, max ≤ 1.5 s; p99 within 1.5× of Mosquitto's.
    postgres://postgres@127.0.0.1:5432; created and dropped by the run): `postgres`, the acknowledged round with one
    gateway; and `postgres_3_gateways_one_killed`, three gateway processes on one SO_REUSEPORT port
    (bench/alerts/multi.py) sharing PostgreSQL and Redis (NGUON_BENCH_REDIS_URL, default
-   redis://127.0.0.1:6379/13), one SIGKILLed when the first device gets the alert (mid-fan-out, `after_click`): its devices see
-   their stream end, reconnect (`stream_reopened`) to the same address, get the sticky alert from another gateway
-   and acknowledge; none may be missing, and `server_side.devices_with_several_ack_receipts` must be 0.
+   redis://127.0.0.1:6379/13), one SIGKILLed when the first device gets the alert (mid-fan-out, `after_click`):
+   its devices see their stream end, reconnect (`stream_reopened`) to the same address, get the sticky alert from
+   another gateway and acknowledge; none may be missing, and `server_side.devices_with_several_ack_receipts` must be 0.
 
 `NGUON_BENCH_QUICK=1` runs N = 200 only; NGUON_BENCH_ALERTS_SIZES=10000 runs only that size.
 `python -m bench alerts` prints the result as JSON.
