@@ -50,6 +50,9 @@ class Gateway:
                 argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                 pass_fds=[self.sock.fileno()], preexec_fn=lambda: raise_nofile(),
             )  # fmt: skip
+        # Our copy must go: a socket still open here would stay in the port's group after the gateway dies, and the
+        # kernel would keep handing it new connections that nobody accepts.
+        self.sock.close()
 
     @property
     def pid(self) -> int:
@@ -79,7 +82,6 @@ class Gateway:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
-        self.sock.close()
 
 
 def start_gateways(env: dict, directory: Path, count: int) -> tuple[list[Gateway], int]:
