@@ -26,6 +26,7 @@ from nguon.broadcast.models import (
 from nguon.broadcast.schedule import local_zone, occurrences, slots_for_device
 from nguon.broadcast.signals import devices_went_offline
 from nguon.core.errors import Invalid
+from nguon.lib.bulkwrite import insert_objects, update_rows
 from nguon.lib.plot import convex_hull, fit_frame, graticule
 
 # Results that count as "played" in proof-of-play figures: an interrupted play still reached the listeners.
@@ -51,9 +52,9 @@ def mark_overdue_offline(now=None) -> int:
 def mark_online(device_ids, at: datetime, reason: str = "stream") -> int:
     """Mark these devices online and seen at `at` (e.g. they opened their event stream), as a report does.
 
-    Grouped for a wave of reconnecting devices: one SELECT, one UPDATE over all of them and one bulk insert of the
-    status changes, whatever their number. A device already seen later keeps its later time. Returns how many
-    came online.
+    Grouped for a wave of reconnecting devices: one SELECT, one UPDATE … FROM (VALUES …) over all of them and one
+    insert of the status changes, whatever their number. A device already seen later keeps its later time.
+    Returns how many came online.
     """
     ids = sorted(set(device_ids))
     if not ids:
@@ -62,16 +63,12 @@ def mark_online(device_ids, at: datetime, reason: str = "stream") -> int:
     updates, came_online = [], []
     for pk, is_online, last_seen_at, grace_seconds in rows:
         seen = max(at, last_seen_at) if last_seen_at else at
-        updates.append(
-            Device(pk=pk, is_online=True, last_seen_at=seen, silent_after=seen + timedelta(seconds=grace_seconds))
-        )
+        updates.append((pk, seen, seen + timedelta(seconds=grace_seconds)))
         if not is_online:
             came_online.append(DeviceStatusChange(device_id=pk, at=at, online=True, reason=reason))
     with transaction.atomic():
-        # bulk_update is one UPDATE … SET … = CASE id … END WHERE id IN (…).
-        Device.objects.bulk_update(updates, ["is_online", "last_seen_at", "silent_after"])
-        if came_online:
-            DeviceStatusChange.objects.bulk_create(came_online)
+        update_rows(Device, ["last_seen_at", "silent_after"], updates, constants={"is_online": True})
+        insert_objects(DeviceStatusChange, came_online)
     return len(came_online)
 
 
