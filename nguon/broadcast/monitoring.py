@@ -59,7 +59,8 @@ def mark_online(device_ids, at: datetime, reason: str = "stream") -> int:
     ids = sorted(set(device_ids))
     if not ids:
         return 0
-    rows = Device.objects.filter(pk__in=ids).values_list("pk", "is_online", "last_seen_at", "grace_seconds")
+    # order_by(): the default ordering joins units and sorts by them (0.6 s for 1,000 devices on SQLite).
+    rows = Device.objects.filter(pk__in=ids).order_by().values_list("pk", "is_online", "last_seen_at", "grace_seconds")
     updates, came_online = [], []
     for pk, is_online, last_seen_at, grace_seconds in rows:
         seen = max(at, last_seen_at) if last_seen_at else at
