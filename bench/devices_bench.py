@@ -89,6 +89,7 @@ def _manifest_304(base: str, work: Path, etag: str) -> dict:
     ratio = reference["req_per_s"] / gateway["req_per_s"] if gateway["req_per_s"] and reference["req_per_s"] else None
     return {
         "wrk": f"-t2 -c64 -d{WRK_SECONDS}s",
+        "sides": "gateway: 1 uvicorn process (uvloop, httptools), nginx: 1 worker process; same bytes, same machine",
         "gateway": gateway,
         "nginx_1_worker": reference,
         "nginx_over_gateway": round(ratio, 2) if ratio else None,
