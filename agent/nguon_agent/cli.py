@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--save-tokens", type=Path, help="after the run, write the tokens used (JSON lines)")
     sim.add_argument("--no-media", action="store_true", help="do not download media (play silently regardless)")
     sim.add_argument("--no-play", action="store_true", help="do not follow the schedule at all")
+    sim.add_argument(
+        "--no-sse", action="store_true", help="hold no event streams: poll the manifest and alerts (protocol §4.3)"
+    )
     sim.add_argument("--stats-file", type=Path, help="JSON lines: receive time of every event and manifest version")
     sim.add_argument("--duration", type=float, help="stop after this many seconds (default: until SIGINT)")
     sim.add_argument("--progress", type=float, help="print stats to stderr every this many seconds")
@@ -172,6 +175,7 @@ def cmd_simulate(args) -> int:
         _clock(args),
         media=not args.no_media,
         play=not args.no_play,
+        sse=not args.no_sse,
         stats_file=args.stats_file,
         ramp=args.ramp,
         backoff_max=args.backoff_max,

@@ -141,6 +141,7 @@ class Fleet:
         *,
         media: bool = True,
         play: bool = True,
+        sse: bool = True,
         stats_file: Path | None = None,
         ramp: float = 1000.0,
         extra_connections: int = 512,
@@ -150,7 +151,7 @@ class Fleet:
         self.server = server
         self.entries = entries
         self.clock = clock
-        self.media, self.play = media, play
+        self.media, self.play, self.sse = media, play, sse
         self.ramp = ramp
         self.extra_connections = extra_connections
         self.backoff = (backoff_base, backoff_max)
@@ -168,6 +169,7 @@ class Fleet:
         options = AgentOptions(
             media=self.media,
             play=self.play,
+            sse=self.sse,
             heartbeat_phase=True,
             backoff_base=self.backoff[0],
             backoff_max=self.backoff[1],

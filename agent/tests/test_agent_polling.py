@@ -3,8 +3,13 @@ handles each answered event as a streamed one (signature, audience, duplicates),
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fake_server import FakeServer
 from helpers import eventually, records, run, running_agent
+
+from nguon_agent.clock import ScaledClock
+from nguon_agent.simulate import Fleet, read_tokens
 
 CODE = "K7Q2-9XWD"
 
@@ -59,6 +64,33 @@ def test_a_server_without_the_alert_poll_is_not_asked_again(tmp_path):
                 await eventually(lambda: agent.version == 3, what="a polled manifest", agent=agent)
                 assert server.alert_polls["BH-001"] == 1  # asked once, answered 404, then only the manifest
         finally:
+            await server.stop()
+
+    run(scenario())
+
+
+def test_a_simulated_fleet_without_streams_gets_an_alert_by_polling(tmp_path: Path):
+    async def scenario():
+        server = FakeServer()
+        lines = []
+        for i in range(20):
+            server.add_device(f"SIM-{i:03d}", token=f"nd1_token_{i:03d}")
+            server.publish(f"SIM-{i:03d}", heartbeat_seconds=5)
+            lines.append(f"nd1_token_{i:03d} {server.public_key} SIM-{i:03d}")
+        tokens = tmp_path / "tokens.txt"
+        tokens.write_text("\n".join(lines) + "\n")
+        await server.start()
+        fleet = Fleet(server.url, read_tokens(tokens), ScaledClock(20.0), media=False, play=False, sse=False)
+        try:
+            await fleet.start()
+            await eventually(lambda: len(server.alert_polls) == 20, what="20 devices polling")
+            server.push_alert("*", 51)
+            acked = lambda: {code for code in server.devices if alert_states(server, 51, code)}  # noqa: E731
+            await eventually(lambda: len(acked()) == 20, what="20 acknowledgements")
+            assert sum(server.stream_connects.values()) == 0
+            assert all(alert_states(server, 51, code) == [("acknowledged", None)] for code in server.devices)
+        finally:
+            await fleet.stop()
             await server.stop()
 
     run(scenario())
