@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from django.db import transaction
+import orjson
+from django.db import connections, router, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -156,15 +157,33 @@ def dispatch(alert: Alert, *, now=None) -> list[PushEvent]:
     speakers = [pk for pk, kind in new if kind != DeviceKind.BOARD]
     item = audio_item(alert)
     groups = [(boards, _event(alert, boards, None)), (speakers, _event(alert, speakers, item) if item else None)]
-    AlertDispatch.objects.bulk_create(
-        [
-            AlertDispatch(alert=alert, device_id=pk, queued_at=now, event_id=event.pk if event else None)
-            for device_ids, event in groups
-            for pk in device_ids
-        ],
-        batch_size=2000,
-    )
+    board_event, speaker_event = (event.pk if event else None for _ids, event in groups)
+    _insert_dispatches(alert, [pk for pk, _kind in new], board_event, speaker_event, now)
     return [event for _ids, event in groups if event is not None]
+
+
+def _insert_dispatches(alert: Alert, device_ids: list[int], board_event, speaker_event, now) -> None:
+    """The dispatch rows of these devices in one INSERT … SELECT (the ids travel as one JSON array parameter),
+    each pointing at its kind's event: 10,000 rows cost one statement, not 10,000 model instances."""
+    if not device_ids:
+        return
+    connection = connections[router.db_for_write(AlertDispatch)]
+    quote = connection.ops.quote_name
+    meta, devices = AlertDispatch._meta, Device._meta.db_table
+    if connection.vendor == "postgresql":
+        ids = "SELECT CAST(value AS bigint) FROM jsonb_array_elements_text(CAST(%s AS jsonb))"
+    else:
+        ids = "SELECT value FROM json_each(%s)"
+    columns = ", ".join(quote(meta.get_field(name).column) for name in ("alert", "device", "state", "event_id",
+                                                                        "queued_at", "reason"))  # fmt: skip
+    event = "CASE WHEN d.kind = %s THEN CAST(%s AS bigint) ELSE CAST(%s AS bigint) END"
+    select = f"SELECT %s, d.id, %s, {event}, %s, '' FROM {quote(devices)} d"  # noqa: S608
+    # Names from the models, values as parameters.
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) {select} WHERE d.id IN ({ids}) ON CONFLICT DO NOTHING"  # noqa: S608
+    params = [alert.pk, DispatchState.QUEUED, DeviceKind.BOARD, board_event, speaker_event,
+              connection.ops.adapt_datetimefield_value(now), orjson.dumps(device_ids).decode()]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def resend_to(alert: Alert, device: Device) -> PushEvent | None:
