@@ -309,7 +309,8 @@ def media(request, sha256: str):
         # Authorised: nginx sends the file from disk, Range and HEAD included (deploy/nginx.conf).
         response = HttpResponse(status=200)
         for name, value in media_headers(sha256, found.mime_type):
-            response[name] = value
+            if name != "Accept-Ranges":  # nginx adds its own
+                response[name] = value
         response["X-Accel-Redirect"] = found.accel_redirect
         return _stamp(response)
     try:

@@ -138,6 +138,8 @@ try:
     # Behind nginx (deploy/nginx.conf): the gateway authorises a device's media request and answers with
     # `X-Accel-Redirect: <this prefix><storage name>`, and nginx sends the file from disk. Empty: the app sends it.
     MEDIA_ACCEL_REDIRECT = env_str("NGUON_MEDIA_ACCEL_REDIRECT", "")
+    # The proxies whose X-Forwarded-For/-Proto `nguon serve` believes (addresses or networks); empty: none.
+    TRUSTED_PROXIES = env_list("NGUON_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
 except EnvError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 

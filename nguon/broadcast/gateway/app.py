@@ -328,7 +328,9 @@ class Gateway:
             return await _respond(send, 304, headers=_encode([("etag", f'"{sha256}"')]))
         if found.accel_redirect:
             # Authorised: nginx sends the file from disk, Range and HEAD included (deploy/nginx.conf).
-            headers = [*media_headers(found.sha256, found.mime_type), ("x-accel-redirect", found.accel_redirect)]
+            # nginx keeps Content-Type and Cache-Control from here and adds Accept-Ranges and Content-Length itself.
+            headers = [h for h in media_headers(found.sha256, found.mime_type) if h[0] != "Accept-Ranges"]
+            headers.append(("x-accel-redirect", found.accel_redirect))
             return await _respond(send, 200, headers=_encode(headers))
         try:
             wanted = parse_range(_header(scope, b"range"), found.size)

@@ -11,6 +11,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -20,17 +21,20 @@ import sys
 from datetime import time as clock_time
 from datetime import timedelta
 from pathlib import Path
-from unittest import mock
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.utils import timezone
 
 from nguon.broadcast.actions import SlotData
+from nguon.broadcast.keys import signer
 from nguon.broadcast.models import Heartbeat, PlayRecord
 from nguon.broadcast.protocol import BASE
 from nguon.broadcast.tests.device_helpers import enrolment_code, iso, make_device, make_image, save_slot
-from nguon.broadcast.tests.test_gateway import Server, until
+from nguon.broadcast.tests.test_gateway import _database_url, until
+from nguon.conftest import PASSWORD
 
 PROJECT_DIR = Path(settings.PROJECT_DIR)
 AGENT_DIR = PROJECT_DIR / "agent"
@@ -122,13 +126,50 @@ class Nginx:
             self.process.wait(timeout=10)
 
 
+class Serve:
+    """`nguon serve` as the systemd units run it, on a port of its own, with `--gateways N` processes."""
+
+    def __init__(self, gateways: int):
+        self.port = _free_port()
+        signer()  # create the signing key before the servers read it from the same data directory
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "nguon.config.settings",
+            "NGUON_DATA_DIR": str(settings.DATA_DIR),
+            "NGUON_DATABASE_URL": _database_url(),
+            "NGUON_DEBUG": "false",
+            "NGUON_MEDIA_ACCEL_REDIRECT": ACCEL,
+        }
+        command = [sys.executable, "-m", "nguon", "serve", "--port", str(self.port), "--gateways", str(gateways)]
+        self.process = subprocess.Popen(command, env=env, cwd=PROJECT_DIR, stdout=subprocess.DEVNULL)
+        assert until(self._ready, 60, 0.1), "nguon serve did not start within 60 s"
+
+    def _ready(self) -> bool:
+        assert self.process.poll() is None, "nguon serve exited at start-up"
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            conn.request("GET", f"{BASE}/openapi.json")
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def behind_nginx(django_db_setup, django_db_blocker, tmp_path_factory):
-    """Two app server processes (each its own gateway) behind nginx, as one upstream of two ports."""
-    with django_db_blocker.unblock(), mock.patch.dict(os.environ, {"NGUON_MEDIA_ACCEL_REDIRECT": ACCEL}):
-        servers = [Server(), Server()]
+    """Both upstream shapes at once: one port served by two gateway processes, and a second port with one."""
+    servers = []
     proxy = None
     try:
+        with django_db_blocker.unblock():
+            servers += [Serve(gateways=2), Serve(gateways=1)]
         proxy = Nginx(tmp_path_factory.mktemp("nginx"), [s.port for s in servers])
         yield proxy, servers
     finally:
@@ -193,7 +234,8 @@ def test_media_through_nginx_after_the_gateway_authorised_it(behind_nginx, cast,
     assert hashlib.sha256(body).hexdigest() == image.sha256
     assert headers["ETag"] == f'"{image.sha256}"'
     assert headers["Content-Type"] == "image/png"
-    assert "immutable" in headers["Cache-Control"]
+    assert headers.get_all("Cache-Control") == ["public, max-age=31536000, immutable"]  # once, not twice
+    assert headers.get_all("Accept-Ranges") == ["bytes"]
     assert "X-Accel-Redirect" not in headers
 
     ranged = {**auth, "Range": "bytes=100-1099"}
@@ -275,3 +317,33 @@ def test_an_agent_enrols_downloads_and_plays_through_nginx(behind_nginx, cast, t
     assert hashlib.sha256(downloaded).hexdigest() == image.sha256
     assert f"{BASE}/media/{image.sha256}" in (proxy.root / "access.log").read_text()
     assert json.loads((state / "credentials.json").read_text())["server"].startswith("https://localhost:")
+
+
+def test_the_back_office_login_works_over_https_through_nginx(behind_nginx, cast, transactional_db):
+    """Django sees https and the client's address through the proxy headers: the login form's CSRF check (which
+    compares the browser's Origin with the request's scheme and host) passes."""
+    proxy, _servers = behind_nginx
+    user = cast.commune_editor
+    # The servers use the production hashers, not the tests' fast one.
+    user.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
+    user.save(update_fields=["password"])
+    conn = proxy.connect()
+    conn.request("GET", "/accounts/login/")
+    response = conn.getresponse()
+    page = response.read().decode()
+    assert response.status == 200
+    cookie = response.headers["Set-Cookie"].split(";")[0]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    origin = f"https://localhost:{proxy.https_port}"
+    form = urlencode({"csrfmiddlewaretoken": token, "username": user.username, "password": PASSWORD})
+    conn.request(
+        "POST",
+        "/accounts/login/",
+        body=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie, "Origin": origin,
+                 "Referer": f"{origin}/accounts/login/"},
+    )  # fmt: skip
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    assert response.status == 302, response.status

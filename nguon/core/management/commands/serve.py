@@ -98,7 +98,10 @@ class Command(BaseCommand):
                 **listen,
                 workers=workers,
                 log_level="info",
-                proxy_headers=False,
+                # Behind nginx (deploy/nginx): the client's address (rate limits, audit) and https come from
+                # X-Forwarded-For/-Proto, believed only from these addresses (NGUON_TRUSTED_PROXIES).
+                proxy_headers=bool(settings.TRUSTED_PROXIES),
+                forwarded_allow_ips=settings.TRUSTED_PROXIES or None,
                 # Device event streams never end by themselves: past this, shutdown cancels them (devices reconnect).
                 timeout_graceful_shutdown=5,
             )
