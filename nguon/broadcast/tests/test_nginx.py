@@ -236,6 +236,7 @@ def test_media_through_nginx_after_the_gateway_authorised_it(behind_nginx, cast,
     assert headers["Content-Type"] == "image/png"
     assert headers.get_all("Cache-Control") == ["public, max-age=31536000, immutable"]  # once, not twice
     assert headers.get_all("Accept-Ranges") == ["bytes"]
+    assert headers["X-Server-Time"].endswith("Z")  # protocol §1: on every answer, nginx's included
     assert "X-Accel-Redirect" not in headers
 
     ranged = {**auth, "Range": "bytes=100-1099"}
