@@ -79,7 +79,8 @@ def test_postgres_notify_wakes_the_gateway_and_silence_leaves_the_safety_poll(tr
             # The server drops the listening connection (a restart does the same): it reconnects and still wakes.
             await _in_thread(
                 lambda: connection.cursor().execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%%'"
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE query LIKE 'LISTEN%%' AND datname = current_database()"
                 )
             )
             for _ in range(300):

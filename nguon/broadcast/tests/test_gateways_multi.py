@@ -91,7 +91,9 @@ class Gateway(Server):
 def _listeners() -> int:
     """Connections (of every gateway) listening for wake-ups: the last statement of each is its last LISTEN."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN nguon_acks'")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN nguon_acks' AND datname = current_database()"
+        )
         return cursor.fetchone()[0]
 
 
