@@ -73,7 +73,7 @@ import time
 from pathlib import Path
 
 from bench.alerts import clients, mqtt, multi
-from bench.devices.servers import PYTHON, ROOT, django_env, proc_status, raise_nofile, start_gateway
+from bench.devices.servers import PYTHON, ROOT, django_env, proc_status, raise_nofile, start_gateway, tune_kernel
 from bench.devices.setup import token
 
 QUICK = os.environ.get("NGUON_BENCH_QUICK") == "1"
@@ -316,7 +316,7 @@ def _postgres_rounds(n: int, work: Path) -> dict:
 
 
 def run() -> dict:
-    result: dict = {"quick": QUICK, "client_nofile": raise_nofile(), "sizes": {}}
+    result: dict = {"quick": QUICK, "client_nofile": raise_nofile(), "kernel": tune_kernel(), "sizes": {}}
     for n in SIZES:
         work = Path(tempfile.mkdtemp(prefix="nguon-alerts-bench-"))
         found = result["sizes"][str(n)] = {"devices": n}

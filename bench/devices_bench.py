@@ -51,6 +51,7 @@ from bench.devices.servers import (
     start_gateway,
     start_nginx,
     start_worker,
+    tune_kernel,
     wrk,
 )
 from bench.devices.setup import token
@@ -182,7 +183,7 @@ def _storm(env: dict, work: Path, port: int, n: int) -> dict:
 def run() -> dict:
     client_nofile = raise_nofile()
     work = Path(tempfile.mkdtemp(prefix="nguon-devices-bench-"))
-    result: dict = {"quick": QUICK, "client_nofile": client_nofile}
+    result: dict = {"quick": QUICK, "client_nofile": client_nofile, "kernel": tune_kernel()}
     server = worker = None
     try:
         n = max(PUSH_SIZES)

@@ -30,6 +30,23 @@ def raise_nofile(limit: int = NOFILE) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+KERNEL_QUEUES = {"net/core/somaxconn": 65535, "net/ipv4/tcp_max_syn_backlog": 65535}
+
+
+def tune_kernel() -> dict:
+    """Let the listen backlog hold a province's devices connecting at once (root only; docs/deploy.md does the same
+    for production). Returns the values in force, to print beside the figures."""
+    found = {}
+    for name, wanted in KERNEL_QUEUES.items():
+        path = Path("/proc/sys") / name
+        with contextlib.suppress(OSError, ValueError):
+            if int(path.read_text()) < wanted:
+                path.write_text(str(wanted))
+        with contextlib.suppress(OSError, ValueError):
+            found[name.rsplit("/", 1)[1]] = int(path.read_text())
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -121,7 +138,7 @@ def start_gateway(
     """The gateway (uvicorn, one process) on `port` (a free one by default); with `wait`, once it answers."""
     port = port or free_port()
     argv = [PYTHON, "-m", "uvicorn", "nguon.config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-    argv += ["--no-access-log", "--loop", "uvloop", "--http", "httptools", "--backlog", "4096"]
+    argv += ["--no-access-log", "--loop", "uvloop", "--http", "httptools", "--backlog", "65535"]
     argv += ["--timeout-graceful-shutdown", "2", "--log-level", "warning"]
     server = Process(argv, log=log, env=env)
     if not wait:

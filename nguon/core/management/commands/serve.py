@@ -13,6 +13,11 @@ from django.conf import settings
 from django.core import checks
 from django.core.management.base import BaseCommand
 
+# Connections the kernel may hold before the server accepts them. When an alert goes out, every device of a province
+# opens a connection at once to acknowledge it; past the backlog the kernel drops them and each device retries a
+# second or more later. The kernel caps it at net.core.somaxconn (docs/deploy.md raises that).
+BACKLOG = 65535
+
 
 def _die_with_parent() -> None:
     """In the child before exec: get SIGTERM if `nguon serve` dies, even by SIGKILL (Linux only)."""
@@ -97,6 +102,7 @@ class Command(BaseCommand):
                 "nguon.config.asgi:application",
                 **listen,
                 workers=workers,
+                backlog=BACKLOG,
                 log_level="info",
                 # Behind nginx (deploy/nginx): the client's address (rate limits, audit) and https come from
                 # X-Forwarded-For/-Proto, believed only from these addresses (NGUON_TRUSTED_PROXIES).
@@ -174,7 +180,7 @@ def _reuse_port_socket(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host.strip("[]"), port))
-    sock.listen(2048)
+    sock.listen(BACKLOG)
     sock.set_inheritable(True)  # uvicorn's worker processes (--workers) accept on it too
     return sock
 
