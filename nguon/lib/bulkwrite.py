@@ -5,7 +5,8 @@
 Django's `bulk_update` writes one `CASE WHEN pk = … THEN …` per row and field: for 10,000 devices its SQL grows to
 megabytes and both databases spend seconds per statement on it (the report writer spent 1.5 ms a device there).
 `UPDATE t SET c = v.c FROM (VALUES (…), (…)) AS v WHERE t.id = v.id` is one join, on PostgreSQL and on SQLite
-(3.33 and later).
+(3.33 and later). On PostgreSQL each column goes as one array parameter (`unnest(%s::type[], …)`), so the statement's
+text does not change with the number of rows.
 
 `insert_objects`: model instances inserted as `bulk_create` would, without its per-object bookkeeping (signals are
 not sent by either); about a third of its time for 10,000 small rows.
@@ -13,6 +14,7 @@ not sent by either); about a third of its time for 10,000 small rows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 
 from django.db import connections, router
@@ -28,6 +30,60 @@ def _preparer(field, connection):
         adapt = connection.ops.adapt_datetimefield_value
         return adapt
     return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _pg_array(field, connection) -> tuple[str, str, callable]:
+    """PostgreSQL: (array placeholder, column expression suffix, value preparer) for passing a whole column as one
+    array parameter. One parameter per column keeps the statement's text the same whatever the number of rows, so
+    psycopg parses it once and PostgreSQL plans it once (a VALUES list of 10,000 rows is a new query every time)."""
+    if field.get_internal_type() == "JSONField":
+        encoder = field.encoder
+
+        def to_text(value):
+            return None if value is None else json.dumps(value, cls=encoder)
+
+        return "%s::text[]", "::jsonb", to_text  # psycopg has no jsonb[] from Python lists of dicts: go by text
+    return f"%s::{field.db_type(connection)}[]", "", lambda value: field.get_db_prep_save(value, connection)
+
+
+def _pg_update(connection, model, columns, rows, fixed) -> int:
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    arrays = [_pg_array(f, connection) for f in columns]
+    names = [f"c{i}" for i in range(len(columns))]
+    sets = [
+        f"{quote(f.column)} = v.{n}{suffix}"
+        for f, n, (_a, suffix, _p) in zip(columns[1:], names[1:], arrays[1:], strict=True)
+    ]
+    sets += [f"{quote(f.column)} = %s" for f, _value in fixed]
+    unnest = ", ".join(a for a, _suffix, _p in arrays)
+    join = f"{table}.{quote(columns[0].column)} = v.{names[0]}"
+    # Names from the model, values as parameters.
+    sql = f"UPDATE {table} SET {', '.join(sets)} FROM unnest({unnest}) AS v({', '.join(names)}) WHERE {join}"  # noqa: S608
+    params = [f.get_db_prep_save(value, connection) for f, value in fixed]
+    for i, (_a, _suffix, prepare) in enumerate(arrays):
+        params.append([prepare(row[i]) for row in rows])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _pg_insert(connection, model, fields, objects, ignore_conflicts: bool) -> None:
+    quote = connection.ops.quote_name
+    arrays = [_pg_array(f, connection) for f in fields]
+    names = [f"c{i}" for i in range(len(fields))]
+    select = ", ".join(f"{n}{suffix}" for n, (_a, suffix, _p) in zip(names, arrays, strict=True))
+    unnest = ", ".join(a for a, _suffix, _p in arrays)
+    columns = ", ".join(quote(f.column) for f in fields)
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    source = f"unnest({unnest}) AS v({', '.join(names)})"
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {select} FROM {source}{tail}"  # noqa: S608
+    params = [
+        [prepare(getattr(obj, f.attname)) for obj in objects]
+        for f, (_a, _s, prepare) in zip(fields, arrays, strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def update_rows(model, fields: Sequence[str], rows: Iterable[Sequence], *, constants: dict | None = None) -> int:
@@ -47,6 +103,11 @@ def update_rows(model, fields: Sequence[str], rows: Iterable[Sequence], *, const
     columns = [pk_field, *(meta.get_field(name) for name in fields)]
     fixed = [(meta.get_field(name), value) for name, value in (constants or {}).items()]
     postgres = connection.vendor == "postgresql"
+    for row in rows:
+        if len(row) != len(columns):
+            raise ValueError(f"expected {len(columns)} values per row, got {len(row)}")
+    if postgres:
+        return _pg_update(connection, model, columns, rows, fixed)
 
     def placeholder(field) -> str:
         # PostgreSQL types a VALUES column from its first row; a NULL there would make it text. Cast each one.
@@ -66,8 +127,6 @@ def update_rows(model, fields: Sequence[str], rows: Iterable[Sequence], *, const
             chunk = rows[start : start + per_statement]
             params = list(fixed_params)
             for row in chunk:
-                if len(row) != len(columns):
-                    raise ValueError(f"expected {len(columns)} values per row, got {len(row)}")
                 params.extend(p(value) for p, value in zip(prepare, row, strict=True))
             values = ", ".join([row_sql] * len(chunk))
             join = f"{table}.{quote(pk_field.column)} = v.{names[0]}"
@@ -91,6 +150,9 @@ def insert_objects(model, objects: Sequence, *, ignore_conflicts: bool = False) 
         model.objects.bulk_create(objects, ignore_conflicts=ignore_conflicts)  # it knows those
         return
     connection = connections[router.db_for_write(model)]
+    if connection.vendor == "postgresql":
+        _pg_insert(connection, model, fields, objects, ignore_conflicts)
+        return
     quote = connection.ops.quote_name
     prepare = [_preparer(f, connection) for f in fields]
     attnames = [f.attname for f in fields]
