@@ -8,8 +8,10 @@ import statistics
 import sys
 import time
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import aiohttp
+import uvloop
 
 from bench.devices.servers import PYTHON, ROOT
 
@@ -30,76 +32,14 @@ def _percentiles(values: list[float]) -> dict:
 
 
 class _Device:
-    __slots__ = ("etag", "events", "fetch_error", "manifest_at", "token")
+    __slots__ = ("etag", "events", "fetch_error", "manifest_at", "source", "token")
 
     def __init__(self, token: str, etag: str):
         self.token, self.etag = token, etag
+        self.source = None  # the loopback address it connects from (raw clients)
         self.events: list[float] = []  # arrival time of each "manifest" event
         self.manifest_at = None
         self.fetch_error = None
-
-
-async def _stream(session, base, device, connected, errors, fetching, sem):
-    """Hold one event stream and note each "manifest" event; once `fetching` is set, the next one makes the device
-    close the stream and fetch the manifest until it is the new one."""
-    headers = {"Authorization": f"Bearer {device.token}", "Accept": "text/event-stream"}
-    response = None
-    for attempt in range(CONNECT_TRIES):
-        async with sem:
-            try:
-                response = await session.get(base + "/device/v1/events", headers=headers, timeout=None)
-                if response.status != 200:
-                    errors[f"status {response.status}"] = errors.get(f"status {response.status}", 0) + 1
-                    response.release()
-                    response = None
-                elif await asyncio.wait_for(response.content.readline(), 30) == b"":
-                    response = None
-            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
-                response = None
-        if response is not None:
-            break
-        await asyncio.sleep(0.5 * (attempt + 1))
-    if response is None:
-        return
-    connected.append(time.monotonic())
-    try:
-        event = None
-        while True:
-            line = await response.content.readline()
-            if not line:
-                errors["stream_closed"] = errors.get("stream_closed", 0) + 1
-                return
-            if line.startswith(b"event:"):
-                event = line[6:].strip()
-            elif line == b"\n":  # the end of an event (or of a keep-alive comment)
-                if event == b"manifest":
-                    device.events.append(time.time())
-                    if fetching.is_set():
-                        break
-                event = None
-    finally:
-        response.close()
-    # Closed before the fetch: the hard open-file limit here (20,000 a process, not raisable) cannot hold
-    # 10,000 streams plus 10,000 fetch connections in one client process.
-    await _fetch_new(session, base, device)
-
-
-async def _fetch_new(session, base, device):
-    headers = {"Authorization": f"Bearer {device.token}", "If-None-Match": device.etag}
-    for _ in range(3):
-        try:
-            async with session.get(base + "/device/v1/manifest", headers=headers, timeout=30) as response:
-                body = await response.read()
-                if response.status == 200 and response.headers.get("ETag") != device.etag:
-                    version = int(response.headers["X-Nguon-Manifest-Version"])
-                    if version == json.loads(body)["version"]:
-                        device.manifest_at = time.time()
-                        return
-                device.fetch_error = f"status {response.status}"
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            device.fetch_error = type(exc).__name__
-        await asyncio.sleep(0.2)
 
 
 async def _trigger(env, *args) -> dict:
@@ -127,37 +67,42 @@ async def _push(base, tokens, etags, env, change_args, status_of):
     fetching = asyncio.Event()
     sem = asyncio.Semaphore(CONNECT_PARALLEL)
     result: dict = {"devices": len(devices)}
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        started = time.monotonic()
-        tasks = [asyncio.create_task(_stream(session, base, d, connected, errors, fetching, sem)) for d in devices]
-        # Wait until every stream is open, or its attempts have failed (bounded).
-        connect_deadline = started + 120
-        while time.monotonic() < connect_deadline:
-            if len(connected) + sum(1 for t in tasks if t.done()) >= len(devices):
-                break
-            await asyncio.sleep(0.05)
-        result["connected"] = len(connected)
-        result["connect_s"] = round((max(connected) if connected else time.monotonic()) - started, 3)
-        result["connect_errors"] = dict(errors)
-        await asyncio.sleep(1)
-        result["server_connected"] = status_of()
-        # Round 1, fan-out alone: a "manifest" event, nothing changed, the devices only note its arrival.
-        pushed_at = (await _trigger(env, "event", str(len(devices))))["pushed_at"]
-        while time.time() < pushed_at + DEADLINE and sum(1 for d in devices if d.events) < len(connected):
-            await asyncio.sleep(0.05)
-        result["fanout_event"] = _arrivals(devices, 0, pushed_at)
-        # Round 2, a schedule change as an operator makes it: the slot saved through the action (the clock starts
-        # before the click), the worker recompiles after commit and writes the push event, each device then fetches
-        # the manifest until it is the new one.
-        fetching.set()
-        click = await _trigger(env, "click", change_args[0])
-        clicked_at = click["clicked_at"]
-        while time.time() < clicked_at + DEADLINE and not all(t.done() for t in tasks):
-            await asyncio.sleep(0.1)
-        result["server_after_push"] = status_of()
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    from bench.devices import raw  # raw HTTP on uvloop: see its docstring
+
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    started = time.monotonic()
+    tasks = [
+        asyncio.create_task(raw.stream(host, port, d, i, connected, errors, fetching, sem))
+        for i, d in enumerate(devices)
+    ]
+    # Wait until every stream is open, or its attempts have failed (bounded).
+    connect_deadline = started + 120
+    while time.monotonic() < connect_deadline:
+        if len(connected) + sum(1 for t in tasks if t.done()) >= len(devices):
+            break
+        await asyncio.sleep(0.05)
+    result["connected"] = len(connected)
+    result["connect_s"] = round((max(connected) if connected else time.monotonic()) - started, 3)
+    result["connect_errors"] = dict(errors)
+    await asyncio.sleep(1)
+    result["server_connected"] = status_of()
+    # Round 1, fan-out alone: a "manifest" event, nothing changed, the devices only note its arrival.
+    pushed_at = (await _trigger(env, "event", str(len(devices))))["pushed_at"]
+    while time.time() < pushed_at + DEADLINE and sum(1 for d in devices if d.events) < len(connected):
+        await asyncio.sleep(0.05)
+    result["fanout_event"] = _arrivals(devices, 0, pushed_at)
+    # Round 2, a schedule change as an operator makes it: the slot saved through the action (the clock starts
+    # before the click), the worker recompiles after commit and writes the push event, each device then fetches
+    # the manifest until it is the new one.
+    fetching.set()
+    click = await _trigger(env, "click", change_args[0])
+    clicked_at = click["clicked_at"]
+    while time.time() < clicked_at + DEADLINE and not all(t.done() for t in tasks):
+        await asyncio.sleep(0.1)
+    result["server_after_push"] = status_of()
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
     pushed_at = (await _trigger(env, "pushed"))["pushed_at"]
     result["change"] = {
         "timed_from": "save click (action committed, worker woken, audiences compiled, push event written)",
@@ -183,7 +128,7 @@ async def _push(base, tokens, etags, env, change_args, status_of):
 
 
 def push(base, tokens, etags, trigger_env, change_args, status_of) -> dict:
-    return asyncio.run(_push(base, tokens, etags, trigger_env, change_args, status_of))
+    return uvloop.run(_push(base, tokens, etags, trigger_env, change_args, status_of))
 
 
 async def _storm(base, tokens, etags, restart, status_of):
