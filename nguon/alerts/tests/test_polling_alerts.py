@@ -5,11 +5,7 @@ stream replays what the gateway's does; a polling-only reference agent gets an a
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -19,13 +15,12 @@ from nguon.alerts.models import AlertDispatch, AlertReceipt, DispatchState
 from nguon.alerts.tests.helpers import make_alert
 from nguon.broadcast import actions as broadcast_actions
 from nguon.broadcast.models import Device, Heartbeat
+from nguon.broadcast.tests.agent_process import AGENT_DIR, start_agent, stop_agent
 from nguon.broadcast.tests.device_helpers import batch_body, enrolment_code, iso, make_device, open_event, parse_frames
 from nguon.broadcast.tests.test_gateway import BASE, Events, bearer, enrol, until
 from nguon.broadcast.tests.test_gateway import server as server  # noqa: F401  (the module-scoped fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-AGENT_DIR = Path(__file__).resolve().parents[3] / "agent"
 
 
 def gateway_alerts(server, token) -> dict:
@@ -147,24 +142,6 @@ def test_alerts_poll_needs_a_device_token(server, client):
     assert (response.status_code, response.json()["error"]["code"]) == (401, "unauthenticated")
 
 
-def _agent(server_url: str, state: Path, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(AGENT_DIR), os.environ.get("PYTHONPATH", "")])}
-    command = [sys.executable, "-m", "nguon_agent", "--log-level", "INFO", "run", "--server", server_url]
-    command += ["--state", str(state), "--no-fsync", *args]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
-def _stop(proc: subprocess.Popen) -> str:
-    if proc.poll() is None:
-        proc.terminate()
-    try:
-        out, _ = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate(timeout=10)
-    return out.decode(errors="replace")
-
-
 @pytest.mark.skipif(not (AGENT_DIR / "nguon_agent").is_dir(), reason="agent/ is not in this checkout")
 def test_a_polling_only_agent_gets_an_alert_within_one_poll_and_acknowledges_it_once(server, cast, tmp_path):
     device = make_device(cast, "PL-AG1", kind="board")
@@ -173,7 +150,7 @@ def test_a_polling_only_agent_gets_an_alert_within_one_poll_and_acknowledges_it_
     # It starts four minutes behind, so that its records stay inside the server's 5-minute future slack for 100 s.
     scale, poll_seconds = 6, 60 / 6
     start_at = (timezone.now() - timedelta(minutes=4)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    proc = _agent(server.base_url, tmp_path / "agent", "--code", code, "--no-sse", "--time-scale", str(scale),
+    proc = start_agent(server.base_url, tmp_path / "agent", "--code", code, "--no-sse", "--time-scale", str(scale),
                   "--start-at", start_at)  # fmt: skip
     output = ""
     try:
@@ -198,5 +175,5 @@ def test_a_polling_only_agent_gets_an_alert_within_one_poll_and_acknowledges_it_
         assert until(lambda: Heartbeat.objects.filter(device=device).count() >= beats + 2, 3 * poll_seconds + 5)
         assert AlertReceipt.objects.filter(device=device, alert_id=alert.pk, state="acknowledged").count() == 1
     finally:
-        output = _stop(proc)
+        output = stop_agent(proc)
     assert "Traceback" not in output, output

@@ -8,10 +8,7 @@ plays within seconds while every record it reports stays inside the server's 5-m
 from __future__ import annotations
 
 import json
-import os
 import stat
-import subprocess
-import sys
 from datetime import UTC, time, timedelta
 from pathlib import Path
 
@@ -21,33 +18,15 @@ from django.utils import timezone
 from nguon.broadcast import actions
 from nguon.broadcast.actions import SlotData
 from nguon.broadcast.models import DeviceLog, Heartbeat, PlayRecord
+from nguon.broadcast.tests.agent_process import AGENT_DIR, start_agent, stop_agent
 from nguon.broadcast.tests.device_helpers import enrolment_code, make_device, make_image, save_slot
 from nguon.broadcast.tests.test_gateway import Server, server, until  # noqa: F401 - `server` is the uvicorn fixture
 
-AGENT_DIR = Path(__file__).resolve().parents[3] / "agent"
 EXIT_REBOOT = 75
 
 
 def _iso(moment) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _agent(server_url: str, state: Path, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(AGENT_DIR), os.environ.get("PYTHONPATH", "")])}
-    command = [sys.executable, "-m", "nguon_agent", "--log-level", "INFO", "run", "--server", server_url]
-    command += ["--state", str(state), "--no-fsync", "--on-reboot", "exit", *args]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
-def _stop(proc: subprocess.Popen) -> str:
-    if proc.poll() is None:
-        proc.terminate()
-    try:
-        out, _ = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate(timeout=10)
-    return out.decode(errors="replace")
 
 
 @pytest.mark.skipif(not (AGENT_DIR / "nguon_agent").is_dir(), reason="agent/ is not in this checkout")
@@ -71,7 +50,9 @@ def test_agent_enrols_plays_its_slot_reports_and_obeys_a_signed_command(server, 
     )
     state = tmp_path / "agent"
     start_at = _iso(start - timedelta(seconds=5))
-    proc = _agent(server.base_url, state, "--code", code, "--start-at", start_at, "--time-scale", "3")
+    proc = start_agent(
+        server.base_url, state, "--on-reboot", "exit", "--code", code, "--start-at", start_at, "--time-scale", "3"
+    )
     output = ""
     try:
         assert until(lambda: Heartbeat.objects.filter(device=device).exists(), 30), "no heartbeat reached the server"
@@ -88,7 +69,7 @@ def test_agent_enrols_plays_its_slot_reports_and_obeys_a_signed_command(server, 
         assert until(lambda: proc.poll() is not None, 30), "the agent did not restart on the reboot command"
         assert proc.returncode == EXIT_REBOOT
     finally:
-        output = _stop(proc)
+        output = stop_agent(proc)
         print(output)  # shown when the test fails
     credentials = state / "credentials.json"
     assert stat.S_IMODE(credentials.stat().st_mode) == 0o600, output
@@ -133,7 +114,9 @@ def test_agent_plays_through_a_server_outage_and_delivers_its_reports_once(
     state = tmp_path / "agent"
     # The device clock starts 20 s (device time) before the slot and runs 3x: the server goes down before it.
     start_at = _iso(start - timedelta(seconds=20))
-    proc = _agent(first.base_url, state, "--code", code, "--start-at", start_at, "--time-scale", "3")
+    proc = start_agent(
+        first.base_url, state, "--on-reboot", "exit", "--code", code, "--start-at", start_at, "--time-scale", "3"
+    )
     output = ""
     second = None
     try:
@@ -154,7 +137,7 @@ def test_agent_plays_through_a_server_outage_and_delivers_its_reports_once(
         delivered = until(lambda: device.__class__.objects.get(pk=device.pk).report_seq >= max(pending), 60)
         assert delivered, "not every buffered record was delivered"
     finally:
-        output = _stop(proc)
+        output = stop_agent(proc)
         if second is not None:
             second.stop()
         print(output)  # shown when the test fails

@@ -29,10 +29,9 @@ from nguon.alerts.tests.helpers import make_alert
 from nguon.alerts.tests.test_gateway_alerts import ack
 from nguon.broadcast import actions
 from nguon.broadcast.keys import signer
+from nguon.broadcast.tests.agent_process import AGENT_DIR, start_agent, stop_agent
 from nguon.broadcast.tests.device_helpers import enrolment_code, make_device, open_event
 from nguon.broadcast.tests.test_gateway import PROJECT_DIR, Events, Server, _database_url, enrol, until
-
-AGENT_DIR = PROJECT_DIR / "agent"
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -98,21 +97,8 @@ def _listeners() -> int:
 
 
 def _agent(server_url: str, state: Path, code: str, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(AGENT_DIR), os.environ.get("PYTHONPATH", "")])}
-    command = [sys.executable, "-m", "nguon_agent", "--log-level", "INFO", "run", "--server", server_url]
-    command += ["--state", str(state), "--no-fsync", "--on-reboot", "exit", "--code", code]
     with open(log, "wb") as out:
-        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        return start_agent(server_url, state, "--on-reboot", "exit", "--code", code, stdout=out)
 
 
 def _acknowledged(alert, devices) -> bool:
@@ -202,7 +188,7 @@ def test_three_gateways_share_alerts_acknowledgements_and_survive_one_killed_mid
         assert "Traceback" not in a.output() + b.output()
     finally:
         for agent in agents:
-            _stop(agent)
+            stop_agent(agent)
         for gateway in gateways:
             if gateway.process.poll() is None:
                 gateway.stop()

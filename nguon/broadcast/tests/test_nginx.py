@@ -32,12 +32,12 @@ from nguon.broadcast.actions import SlotData
 from nguon.broadcast.keys import signer
 from nguon.broadcast.models import Heartbeat, PlayRecord
 from nguon.broadcast.protocol import BASE
+from nguon.broadcast.tests.agent_process import AGENT_DIR, start_agent, stop_agent
 from nguon.broadcast.tests.device_helpers import enrolment_code, iso, make_device, make_image, save_slot
 from nguon.broadcast.tests.test_gateway import _database_url, until
 from nguon.conftest import PASSWORD
 
 PROJECT_DIR = Path(settings.PROJECT_DIR)
-AGENT_DIR = PROJECT_DIR / "agent"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 ACCEL = "/_protected_media/"
 
@@ -180,24 +180,6 @@ def behind_nginx(django_db_setup, django_db_blocker, tmp_path_factory):
             server.stop()
 
 
-def _agent(server_url: str, state: Path, ca_file: Path, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(AGENT_DIR), os.environ.get("PYTHONPATH", "")])}
-    command = [sys.executable, "-m", "nguon_agent", "--log-level", "INFO", "run", "--server", server_url]
-    command += ["--state", str(state), "--ca-file", str(ca_file), "--no-fsync", "--on-reboot", "exit", *args]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
-def _stop(proc: subprocess.Popen) -> str:
-    if proc.poll() is None:
-        proc.terminate()
-    try:
-        out, _ = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate(timeout=10)
-    return out.decode(errors="replace")
-
-
 def _enrol(proxy: Nginx, cast, device) -> str:
     body = json.dumps({"code": enrolment_code(cast, device)}).encode()
     status, _headers, answer = proxy.request("POST", f"{BASE}/enrol", body, {"Content-Type": "application/json"})
@@ -298,8 +280,8 @@ def test_an_agent_enrols_downloads_and_plays_through_nginx(behind_nginx, cast, t
         ),
     )
     state = tmp_path / "agent"
-    proc = _agent(
-        proxy.base_url, state, proxy.ca_file, "--code", code,
+    proc = start_agent(
+        proxy.base_url, state, "--ca-file", str(proxy.ca_file), "--on-reboot", "exit", "--code", code,
         "--start-at", iso(start - timedelta(seconds=5)), "--time-scale", "3",
     )  # fmt: skip
     output = ""
@@ -312,7 +294,7 @@ def test_an_agent_enrols_downloads_and_plays_through_nginx(behind_nginx, cast, t
         assert played, "the slot was not played and reported through nginx"
         assert (played.item, played.result) == (image.sha256, "played")
     finally:
-        output = _stop(proc)
+        output = stop_agent(proc)
         print(output)
     downloaded = (state / "media" / image.sha256).read_bytes()
     assert hashlib.sha256(downloaded).hexdigest() == image.sha256
