@@ -24,7 +24,6 @@ from nguon.broadcast import device_media, events, monitoring, reports
 from nguon.broadcast.actions import do_enrol
 from nguon.broadcast.audience import device_memberships
 from nguon.broadcast.device_auth import DeviceBearer
-from nguon.broadcast.gateway.hub import RECENT
 from nguon.broadcast.keys import signer
 from nguon.broadcast.manifest import PROTOCOL, compile_for
 from nguon.broadcast.models import CompiledManifest, Device, PushEvent
@@ -347,7 +346,7 @@ def _sticky_replay(device: Device, floor: int) -> list[events.DeviceEvent]:
 def _missed(device: Device, given: int | None, latest: int) -> list[events.DeviceEvent]:
     """What the gateway's hub replays (`Hub.missed`) to a device connecting with Last-Event-ID `given` (None: none),
     read from the outbox up to event `latest`: its unacknowledged current alerts after `given`, and with `given` the
-    unexpired events after it among the last RECENT, oldest first."""
+    unexpired events after it among the last events.REPLAY_WINDOW, oldest first."""
     found = {e.id: e for e in _sticky_replay(device, given or 0) if e.id <= latest}
     if given is not None and given < latest:
         now = now_utc()
@@ -355,7 +354,7 @@ def _missed(device: Device, given: int | None, latest: int) -> list[events.Devic
             PushEvent.objects.filter(id__gt=given, id__lte=latest)
             .exclude(type__in=events.INTERNAL_TYPES)
             .order_by("-id")
-            .values(*events.FIELDS)[:RECENT]
+            .values(*events.FIELDS)[: events.REPLAY_WINDOW]
         )
         for event in map(events.DeviceEvent.from_row, rows):
             if not event.sticky and event.is_for(device.pk) and not event.expired(now):

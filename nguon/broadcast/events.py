@@ -26,6 +26,8 @@ DEFAULT_TTL = timedelta(minutes=10)
 STICKY_TYPES = frozenset({"alert", "alert_cancel"})
 KEEPALIVE = b": keep-alive\n\n"
 CONNECTED = b": connected\n\n"
+# Events a gateway keeps for replay to devices reconnecting with Last-Event-ID (the Django fallback replays as many).
+REPLAY_WINDOW = 1024
 FIELDS = ("id", "type", "device_ids", "body", "created_at", "expires_at", "audience")
 
 

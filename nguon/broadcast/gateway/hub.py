@@ -7,11 +7,10 @@ from collections import deque
 from datetime import datetime
 
 from nguon.broadcast.device_auth import DeviceRef
-from nguon.broadcast.events import KEEPALIVE, DeviceEvent
+from nguon.broadcast.events import KEEPALIVE, REPLAY_WINDOW, DeviceEvent
 
 CLOSE = None  # put in a stream's queue to end it
 MAX_QUEUED = 256  # frames waiting for a stream that does not read: past this the stream is closed
-RECENT = 1024  # events kept for replay to devices reconnecting with Last-Event-ID
 
 
 class Stream:
@@ -33,7 +32,7 @@ class Stream:
 class Hub:
     def __init__(self):
         self._streams: dict[int, set[Stream]] = {}
-        self._recent: deque[DeviceEvent] = deque(maxlen=RECENT)
+        self._recent: deque[DeviceEvent] = deque(maxlen=REPLAY_WINDOW)
         self._sticky: dict[int, DeviceEvent] = {}  # alert events by id, until they expire
         self._acked: set[tuple[int, int]] = set()  # (alert id, device id) acknowledged
 
