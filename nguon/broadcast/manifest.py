@@ -8,13 +8,14 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from nguon.broadcast.audience import unit_codes
 from nguon.broadcast.keys import signer
 from nguon.broadcast.models import CompiledManifest, Device, DeviceKind, ItemKind, PushEvent, Slot
 from nguon.broadcast.schedule import MANIFEST_DAYS, local_zone, occurrences
+from nguon.lib.bulkwrite import update_rows
 from nguon.lib.signing import canonical
 from nguon.units.models import Unit
 
@@ -119,10 +120,6 @@ def read_facts(device_ids) -> list[Facts]:
         Facts(pk, code, name, kind, volume, grace, *units[unit_id], tuple(sorted(memberships.get(pk, ()))))
         for pk, code, name, kind, volume, grace, unit_id in rows
     ]
-
-
-def audience_key(device: Device) -> tuple:
-    return Facts.of(device).audience
 
 
 def _window(now: datetime) -> tuple[ZoneInfo, date, datetime]:
@@ -299,24 +296,10 @@ def store(documents: dict[int, bytes]) -> list[int]:
             version += 1
             body = _with_version(documents[pk], version)
             etag = f'"{version}-{hashes[pk][:16]}"'
-            updates.append((version, etag, body, sign(body), hashes[pk], stamp, row_id))
+            updates.append((row_id, version, etag, body, sign(body), hashes[pk], stamp))
             changed.append(pk)
-        if updates:
-            _update_rows(updates)
+        update_rows(CompiledManifest, ["version", "etag", "body", "signature", "content_hash", "compiled_at"], updates)
     return changed
-
-
-def _update_rows(updates: list[tuple]) -> None:
-    """One prepared UPDATE run over many rows (SQLite and psycopg both execute it in bulk)."""
-    table = connection.ops.quote_name(CompiledManifest._meta.db_table)
-    columns = ("version", "etag", "body", "signature", "content_hash", "compiled_at")
-    assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in columns)
-    # Only names from the model's own metadata are formatted in; every value is a parameter.
-    sql = f"UPDATE {table} SET {assignments} WHERE {connection.ops.quote_name('id')} = %s"  # noqa: S608
-    stamp = connection.ops.adapt_datetimefield_value(updates[0][5])
-    with connection.cursor() as cursor:
-        for chunk in _chunks(updates, 500):
-            cursor.executemany(sql, [(*row[:5], stamp, row[6]) for row in chunk])
 
 
 def compile_for(device: Device, now: datetime | None = None, memo: dict | None = None) -> tuple[CompiledManifest, bool]:

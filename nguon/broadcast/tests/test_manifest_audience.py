@@ -93,7 +93,7 @@ def test_audience_compilation_gives_the_bytes_of_compiling_each_device_alone(cas
                 assert manifest._with_version(run.documents[device.pk], version) == canonical(
                     {**alone, "version": version}
                 )
-            assert run.audiences == len({manifest.audience_key(d) for d in devices})
+            assert run.audiences == len({manifest.Facts.of(d).audience for d in devices})
             # Stored and signed: the body is the per-device document with its version, the signature covers it.
             changed = compile_devices([d.pk for d in devices], now)
             assert sorted(changed) == [d.pk for d in devices]
