@@ -16,8 +16,9 @@ import pytest
 from nguon.broadcast import actions
 from nguon.broadcast.audience import CODES_ONLY
 from nguon.broadcast.models import DeviceLog, Heartbeat
+from nguon.broadcast.tests.agent_process import AGENT_DIR, start_agent, stop_agent
 from nguon.broadcast.tests.device_helpers import make_device, open_event
-from nguon.broadcast.tests.test_agent_e2e import AGENT_DIR, EXIT_REBOOT, _agent, _stop
+from nguon.broadcast.tests.test_agent_e2e import EXIT_REBOOT
 from nguon.broadcast.tests.test_gateway import BASE, Events, enrol, until
 from nguon.broadcast.tests.test_gateway import server as server  # noqa: F401 - the uvicorn fixture
 
@@ -110,7 +111,7 @@ def test_the_agent_refuses_events_replayed_from_another_units_devices(server, ca
     proxy = ReplayingProxy(server.port)
     state = tmp_path / "agent"
     code_b = actions.do_issue_enrolment_code(target, acting_user=cast.province_admin)
-    proc = _agent(proxy.url, state, "--code", code_b)
+    proc = start_agent(proxy.url, state, "--on-reboot", "exit", "--code", code_b)
     output = ""
     try:
         credentials = state / "credentials.json"
@@ -146,6 +147,6 @@ def test_the_agent_refuses_events_replayed_from_another_units_devices(server, ca
         ]
         assert not Heartbeat.objects.filter(device=target, volume=35).exists()  # the replayed volume was not taken
     finally:
-        output = _stop(proc)
+        output = stop_agent(proc)
         proxy.stop()
         print(output)  # shown when the test fails
