@@ -1,8 +1,9 @@
 """Device gateway (nguon/broadcast/gateway/) under load, each figure beside its reference from the same run.
 
 1. Manifest `304 Not Modified` throughput: wrk, 64 connections, 10 s, `If-None-Match` with the device's ETag,
-   against the gateway (uvicorn, uvloop, httptools, one process) and against nginx (one worker) serving the same
-   manifest bytes as a static file with its own ETag. Target (ARCHITECTURE.md): within 3× of nginx.
+   against the gateway (uvicorn, uvloop, httptools with the manifest fast path of broadcast/fastpath.py, one
+   process) and against nginx (one worker) serving the same manifest bytes as a static file with its own ETag.
+   Target (ARCHITECTURE.md): within 3× of nginx.
 2. Push propagation: N event streams (1,000 and 10,000) held by one asyncio client process, beside the gateway and
    the Huey worker (`nguon worker`, as deployed). Once all are connected (connect time reported), two rounds:
    `fanout_event`, a bare "manifest" event for all N (nothing changed; devices only note its arrival: the gateway's
@@ -90,7 +91,10 @@ def _manifest_304(base: str, work: Path, etag: str) -> dict:
     ratio = reference["req_per_s"] / gateway["req_per_s"] if gateway["req_per_s"] and reference["req_per_s"] else None
     return {
         "wrk": f"-t2 -c64 -d{WRK_SECONDS}s",
-        "sides": "gateway: 1 uvicorn process (uvloop, httptools), nginx: 1 worker process; same bytes, same machine",
+        "sides": (
+            "gateway: 1 uvicorn process (uvloop, httptools, manifest fast path), nginx: 1 worker process; "
+            "same bytes, same machine"
+        ),
         "gateway": gateway,
         "nginx_1_worker": reference,
         "nginx_over_gateway": round(ratio, 2) if ratio else None,

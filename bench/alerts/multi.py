@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from bench.devices.servers import PYTHON, ROOT, free_port, raise_nofile
+from nguon.broadcast import fastpath
 
 POSTGRES = os.environ.get("NGUON_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 
@@ -43,7 +44,7 @@ class Gateway:
         self.sock.listen(4096)
         self.log = log
         argv = [PYTHON, "-m", "uvicorn", "nguon.config.asgi:application", "--fd", str(self.sock.fileno())]
-        argv += ["--no-access-log", "--loop", "uvloop", "--http", "httptools", "--lifespan", "on"]
+        argv += ["--no-access-log", "--loop", "uvloop", "--http", fastpath.PROTOCOL, "--lifespan", "on"]
         argv += ["--timeout-graceful-shutdown", "2", "--log-level", "info"]
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(

@@ -15,6 +15,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from nguon.broadcast import fastpath
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 NOFILE = 65536
@@ -138,7 +140,7 @@ def start_gateway(
     """The gateway (uvicorn, one process) on `port` (a free one by default); with `wait`, once it answers."""
     port = port or free_port()
     argv = [PYTHON, "-m", "uvicorn", "nguon.config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-    argv += ["--no-access-log", "--loop", "uvloop", "--http", "httptools", "--backlog", "65535"]
+    argv += ["--no-access-log", "--loop", "uvloop", "--http", fastpath.PROTOCOL, "--backlog", "65535"]
     argv += ["--timeout-graceful-shutdown", "2", "--log-level", "warning"]
     server = Process(argv, log=log, env=env)
     if not wait:

@@ -59,16 +59,22 @@ def _encode(pairs) -> list[tuple[bytes, bytes]]:
     return [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in pairs]
 
 
-def _stamped(status: int, headers: list[tuple[bytes, bytes]], length: int | None) -> dict:
-    """The response start message, with X-Server-Time (and Content-Length unless streaming)."""
+def _with_stamp(headers: list[tuple[bytes, bytes]], length: int | None) -> list[tuple[bytes, bytes]]:
+    """X-Server-Time (and Content-Length unless streaming) before `headers`."""
     stamp = [(b"x-server-time", server_time().encode())]
     if length is not None:
         stamp.append((b"content-length", str(length).encode()))
-    return {"type": "http.response.start", "status": status, "headers": stamp + headers}
+    return stamp + headers
+
+
+def _stamped(status: int, headers: list[tuple[bytes, bytes]], length: int | None) -> dict:
+    """The response start message, with X-Server-Time (and Content-Length unless streaming)."""
+    return {"type": "http.response.start", "status": status, "headers": _with_stamp(headers, length)}
 
 
 async def _respond(send, status: int, body: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    await send(_stamped(status, headers or [], len(body)))
+    # A 304 carries no Content-Length: it would have to be the length of the 200's body (RFC 9110 §8.6).
+    await send(_stamped(status, headers or [], None if status == 304 else len(body)))
     await send({"type": "http.response.body", "body": body})
 
 
@@ -92,6 +98,7 @@ class Gateway:
         self.waker: Waker | None = None  # made at warm-up (it needs the database settings and the loop)
         self.report_limiter = reports.RateLimiter(reports.REPORTS_PER_MINUTE)
         self._ready: asyncio.Future | None = None
+        self.warm = False  # warmed up: the caches are loaded and the outbox is followed (see `answer_at_once`)
         self._tasks: list[asyncio.Task] = []
         self._last_id = 0
         self._gaps: dict[int, float] = {}  # outbox ids skipped over → when first missed (see _poll_once)
@@ -182,6 +189,7 @@ class Gateway:
         # collections walk it all and pause every stream (~0.9 s at 10,000 connections).
         gc.collect()
         gc.freeze()
+        self.warm = True
         logger.info(
             "device gateway ready (pid %s, %d tokens, outbox at %d, woken by %s)",
             os.getpid(), len(tokens), self._last_id, self.waker.mode,
@@ -303,6 +311,29 @@ class Gateway:
         ):
             return await _respond(send, 304, headers=entry.headers_304)
         await _respond(send, 200, entry.body, entry.headers_200)
+
+    def answer_at_once(self, headers: list[tuple[bytes, bytes]]) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """GET /manifest answered from memory alone, without a task or a query: (status, headers, body) when the
+        token and the manifest are both cached, else None (then `manifest` answers it as any other request). The
+        HTTP protocol's fast path (fastpath.py) calls it; the answer is the one `manifest` gives."""
+        if not self.warm:
+            return None
+        authorization = if_none_match = None
+        for key, value in headers:
+            if key == b"authorization":
+                authorization = value
+            elif key == b"if-none-match":
+                if_none_match = value
+        token = bearer_token(authorization.decode("latin-1")) if authorization else None
+        device = self.tokens.cached(token) if token else None
+        entry = self.manifests.cached(device.id) if device is not None else None
+        if entry is None:
+            return None
+        if if_none_match is not None and (
+            if_none_match == entry.etag_bytes or etag_matches(if_none_match.decode("latin-1"), entry.etag)
+        ):
+            return 304, _with_stamp(entry.headers_304, None), b""
+        return 200, _with_stamp(entry.headers_200, len(entry.body)), entry.body
 
     async def media_file(self, scope, receive, send) -> None:
         device = await self._device(scope)

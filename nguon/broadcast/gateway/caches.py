@@ -38,6 +38,11 @@ class Tokens:
         for hashed, ref in tokens.items():
             self._remember(hashed, ref, until)
 
+    def cached(self, token: str) -> device_auth.DeviceRef | None:
+        """The device of a token known and still trusted, without asking the database; None otherwise."""
+        hit = self._entries.get(token_hash(token))
+        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
     async def device(self, token: str) -> device_auth.DeviceRef | None:
         hashed = token_hash(token)
         now = time.monotonic()
@@ -147,6 +152,10 @@ class Manifests:
 
     def _still_current(self, device_id: int, started: int) -> bool:
         return self._changed.get(device_id, 0) <= started and self._all_changed <= started
+
+    def cached(self, device_id: int) -> Manifest | None:
+        """The device's manifest if it is in memory now (None: ask `get`)."""
+        return self._entries.get(device_id)
 
     async def get(self, device_id: int) -> Manifest | None:
         """The device's manifest, or None when none is compiled yet (Django then compiles it)."""

@@ -26,7 +26,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as fuzz_settings
 
-from nguon.broadcast import actions, reports
+from nguon.broadcast import actions, fastpath, reports
 from nguon.broadcast.keys import signer
 from nguon.broadcast.models import Device, DeviceStatusChange, Heartbeat, PushEvent
 from nguon.broadcast.tests.device_helpers import (
@@ -81,6 +81,8 @@ class Server:
             "nguon.config.asgi:application",
             "--fd",
             str(self.sock.fileno()),
+            "--http",
+            fastpath.PROTOCOL,
             "--lifespan",
             "on",
             "--log-level",

@@ -27,7 +27,7 @@ from nguon.alerts import actions as alert_actions
 from nguon.alerts.models import AlertDispatch, AlertReceipt, DispatchState
 from nguon.alerts.tests.helpers import make_alert
 from nguon.alerts.tests.test_gateway_alerts import ack
-from nguon.broadcast import actions
+from nguon.broadcast import actions, fastpath
 from nguon.broadcast.keys import signer
 from nguon.broadcast.tests.agent_process import AGENT_DIR, start_agent, stop_agent
 from nguon.broadcast.tests.device_helpers import enrolment_code, make_device, open_event
@@ -62,7 +62,17 @@ class Gateway(Server):
             "NGUON_DEBUG": "false",
         }
         command = [sys.executable, "-m", "uvicorn", "nguon.config.asgi:application", "--fd", str(self.sock.fileno())]
-        command += ["--lifespan", "on", "--log-level", "info", "--no-access-log", "--timeout-graceful-shutdown", "2"]
+        command += [
+            "--http",
+            fastpath.PROTOCOL,
+            "--lifespan",
+            "on",
+            "--log-level",
+            "info",
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "2",
+        ]
         with open(log, "wb") as out:
             self.process = subprocess.Popen(
                 command, env=env, cwd=PROJECT_DIR, pass_fds=[self.sock.fileno()], stdout=out, stderr=subprocess.STDOUT

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.core import checks
 from django.core.management.base import BaseCommand
 
+from nguon.broadcast import fastpath
+
 # Connections the kernel may hold before the server accepts them. When an alert goes out, every device of a province
 # opens a connection at once to acknowledge it; past the backlog the kernel drops them and each device retries a
 # second or more later. The kernel caps it at net.core.somaxconn (docs/deploy.md raises that).
@@ -103,6 +105,8 @@ class Command(BaseCommand):
                 **listen,
                 workers=workers,
                 backlog=BACKLOG,
+                # httptools, with the device manifest answered from the gateway's memory (broadcast/fastpath.py).
+                http=fastpath.PROTOCOL,
                 log_level="info",
                 # Behind nginx (deploy/nginx): the client's address (rate limits, audit) and https come from
                 # X-Forwarded-For/-Proto, believed only from these addresses (NGUON_TRUSTED_PROXIES).
