@@ -45,7 +45,7 @@ class Gateway:
         self.log = log
         argv = [PYTHON, "-m", "uvicorn", "nguon.config.asgi:application", "--fd", str(self.sock.fileno())]
         argv += ["--no-access-log", "--loop", "uvloop", "--http", fastpath.PROTOCOL, "--lifespan", "on"]
-        argv += ["--timeout-graceful-shutdown", "2", "--log-level", "info"]
+        argv += ["--timeout-graceful-shutdown", "2", "--log-level", "info", "--no-proxy-headers"]
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
                 argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,

@@ -141,7 +141,8 @@ def start_gateway(
     port = port or free_port()
     argv = [PYTHON, "-m", "uvicorn", "nguon.config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
     argv += ["--no-access-log", "--loop", "uvloop", "--http", fastpath.PROTOCOL, "--backlog", "65535"]
-    argv += ["--timeout-graceful-shutdown", "2", "--log-level", "warning"]
+    # As `nguon serve` without NGUON_TRUSTED_PROXIES: no proxy headers to read (uvicorn reads them by default).
+    argv += ["--timeout-graceful-shutdown", "2", "--log-level", "warning", "--no-proxy-headers"]
     server = Process(argv, log=log, env=env)
     if not wait:
         return server, port
