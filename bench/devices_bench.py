@@ -9,14 +9,15 @@
    `fanout_event`, a bare "manifest" event for all N (nothing changed; devices only note its arrival: the gateway's
    fan-out alone), timed from the event's insertion; then `change`, a schedule change as an operator makes it (the
    slot renamed through `do_save_slot`; its on-commit hook queues the recompilation, the worker compiles the
-   audiences and writes the push event), timed from the save click: each device, on the event, fetches the manifest
-   (`If-None-Match` with the old ETag → 200, new version): time until the event arrives and until it holds the new
-   manifest. The slot reaches all 10,000 devices, so the 1,000 round recompiles them all too. p50/p99/max and how
-   many missed a 60 s deadline, server RSS and threads. The client shares the 2 cores with the server, so under the
-   fetch herd its own event loop delays what it notes. Each client closes its stream once the event is in, then
-   fetches: the hard open-file limit on this machine (20,000 a process, not raisable even as root) does not fit
-   10,000 streams plus 10,000 fetch connections in one process. Targets: fan-out p99 ≤ 1.0 s, max ≤ 1.5 s at
-   10,000; new manifest p99 ≤ 5 s from the click; none lost, ≤ 350 MB, no thread per connection.
+   audiences and writes the push event), timed from the save click: each device, on the event, takes the new
+   manifest the event carries (protocol §4.4; `held_from_event`, a sample of their signatures checked after the
+   round) or else fetches it (`If-None-Match` with the old ETag → 200, new version): time until the event arrives
+   and until it holds the new manifest. The slot reaches all 10,000 devices, so the 1,000 round recompiles them all
+   too. p50/p99/max and how many missed a 60 s deadline, server RSS and threads. The client shares the 2 cores
+   with the server, so its own event loop delays what it notes. A client that must fetch closes its stream first:
+   the hard open-file limit on this machine (20,000 a process, not raisable even as root) does not fit 10,000
+   streams plus 10,000 fetch connections in one process. Targets: fan-out p99 ≤ 1.0 s, max ≤ 1.5 s at 10,000; new
+   manifest p99 ≤ 5 s from the click; none lost, ≤ 350 MB, no thread per connection.
 3. Report intake: 200 devices at once POST batches of 500 heartbeats; records stored per second, checked against
    the rows in the table, then every device re-sends its first batch, which must come back as duplicates and store
    nothing.

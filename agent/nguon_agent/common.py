@@ -76,6 +76,7 @@ class AgentStats:
         "ignored",
         "manifests",
         "manifests_refused",
+        "inline_manifests",
         "not_modified",
         "media_ok",
         "media_bad",
@@ -95,6 +96,7 @@ class AgentStats:
         self.ignored: dict[str, int] = {}
         self.manifests = 0
         self.manifests_refused = 0
+        self.inline_manifests = 0  # taken from their `manifest` event (§4.4), without a fetch
         self.not_modified = 0
         self.media_ok = 0
         self.media_bad = 0

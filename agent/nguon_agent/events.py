@@ -84,10 +84,10 @@ class EventsMixin:
             if not chunk:
                 return  # the server closed the stream
             received = time.time()
-            for event_id, data in parser.feed(chunk):
+            for event_id, data, inline in parser.feed(chunk):
                 # Handled on a later loop turn: when thousands of simulated streams get an event at once, each is
                 # stamped as it is read, before any of them spends time on its signature.
-                loop.call_soon(self.handle_event_data, data, event_id, received)
+                loop.call_soon(self.handle_event_data, data, event_id, received, inline)
 
     async def poll_alerts(self) -> None:
         """Without a stream: fetch the current alerts (GET /alerts, protocol §4.3) and handle each signed event
@@ -127,8 +127,11 @@ class EventsMixin:
         self.stats.ignored[reason] = self.stats.ignored.get(reason, 0) + 1
         log.debug("%s: event ignored (%s)", self.device_code, reason)
 
-    def handle_event_data(self, data: str, sse_id: str | None = None, received: float | None = None) -> None:
-        """Verify one pushed event and act on it. `received`: when it was read from the stream."""
+    def handle_event_data(
+        self, data: str, sse_id: str | None = None, received: float | None = None, inline: str | None = None
+    ) -> None:
+        """Verify one pushed event and act on it. `received`: when it was read from the stream; `inline`: the
+        manifest a `manifest` event carried (§4.4)."""
         received = received or time.time()
         payload = self.verifier.open_event(data) if self.verifier else None
         if payload is None:
@@ -157,6 +160,8 @@ class EventsMixin:
         kind = str(payload.get("type") or "")
         self.stats.events[kind] = self.stats.events.get(kind, 0) + 1
         self.observer.on_event(self, payload, received)
+        if kind == "manifest":
+            return self._on_manifest(payload, inline, received)
         handler = getattr(self, f"_on_{kind}", None)
         if handler is None:
             return self._ignore("unknown_type")
@@ -187,10 +192,12 @@ class EventsMixin:
             my_groups.intersection(g for g in groups if isinstance(g, int))
         )
 
-    def _on_manifest(self, payload: dict[str, Any]) -> None:
+    def _on_manifest(self, payload: dict[str, Any], inline: str | None = None, received: float = 0.0) -> None:
         version = payload.get("version")
         if isinstance(version, int) and self.document is not None and version <= self.version:
             return  # already holding it
+        if inline is not None and self.take_inline_manifest(inline, received):
+            return  # the event carried it (§4.4): verified and taken, no fetch
         self.request_manifest()
 
     def _on_play(self, payload: dict[str, Any]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import json
 import time
 from typing import Any
@@ -115,6 +117,25 @@ class ManifestsMixin:
             received = time.time()
             signature, etag = response.headers.get("X-Nguon-Signature"), response.headers.get("ETag")
             return self._adopt(body, signature, etag, received=received)
+
+    def take_inline_manifest(self, inline: str, received: float = 0.0) -> bool:
+        """A manifest carried by its `manifest` event (§4.4: `<ETag> <base64url body> <signature>`): True when it
+        is the one held already or was verified and taken; False (then fetch it) when it is malformed or refused."""
+        parts = inline.split(" ")
+        body = None
+        if len(parts) == 3:
+            etag, encoded, signature = parts
+            if self.document is not None and etag == self.etag:
+                return True
+            with contextlib.suppress(ValueError):
+                body = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        if body is None:
+            self.stats.ignored["inline_manifest_invalid"] = self.stats.ignored.get("inline_manifest_invalid", 0) + 1
+            return False
+        taken = self._adopt(body, signature, etag, received=received or time.time())
+        if taken:
+            self.stats.inline_manifests += 1
+        return taken
 
     def _refuse(self, message: str) -> bool:
         self.stats.manifests_refused += 1

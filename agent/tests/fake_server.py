@@ -191,8 +191,25 @@ class FakeServer:
         device.etag = f'"{device.version}-{hashlib.sha256(device.body).hexdigest()[:16]}"'
         return device.version
 
-    def push(self, target: str, type_: str, *, bad_signature: bool = False, expires_in: float = 300, **fields):
-        """Send a signed event to one device's streams (or every device for "*"). Returns its id."""
+    def inline(self, code: str, *, other_key: bool = False) -> str:
+        """The device's current manifest as a `manifest` event carries it (protocol §4.4); with `other_key`, signed
+        by a key that is not the server's."""
+        device = self.devices[code]
+        signature = b64(self.other_key.sign(device.body)) if other_key else device.signature
+        return f"{device.etag} {b64url(device.body)} {signature}"
+
+    def push(
+        self,
+        target: str,
+        type_: str,
+        *,
+        bad_signature: bool = False,
+        expires_in: float = 300,
+        inline: str | None = None,
+        **fields,
+    ):
+        """Send a signed event to one device's streams (or every device for "*"), with `inline` as its `manifest:`
+        field if given. Returns its id."""
         self.event_id += 1
         now = self.now()
         payload = {
@@ -203,11 +220,15 @@ class FakeServer:
             "device": target,
             **fields,
         }
-        return self.push_raw(target, payload, bad_signature=bad_signature)
+        return self.push_raw(target, payload, bad_signature=bad_signature, inline=inline)
 
-    def push_raw(self, target: str, payload: dict[str, Any], *, bad_signature: bool = False) -> int:
+    def push_raw(
+        self, target: str, payload: dict[str, Any], *, bad_signature: bool = False, inline: str | None = None
+    ) -> int:
         self.pushed_at = time.monotonic()
         message = self.message(payload, bad_signature=bad_signature)
+        if inline is not None:
+            message = message[:-1] + f"manifest: {inline}\n\n".encode()
         queues = [q for qs in self.streams.values() for q in qs] if target == "*" else self.streams.get(target, set())
         for queue in list(queues):
             queue.put_nowait(message)

@@ -183,6 +183,43 @@ def test_a_fresh_device_checks_the_audience_with_what_its_enrolment_said(tmp_pat
     run(scenario())
 
 
+def test_a_manifest_carried_by_its_event_is_taken_without_a_fetch_and_a_bad_one_is_fetched(tmp_path):
+    async def scenario():
+        server = FakeServer()
+        server.add_device("BH-001", enrol_code=CODE)
+        await server.start()
+        try:
+            async with running_agent(server.url, tmp_path, code=CODE) as agent:
+                await eventually(lambda: server.connected("BH-001") and agent.version == 1, agent=agent)
+                fetched = server.manifest_200["BH-001"]
+                # Revision 1.3 (§4.4): the event carries the new manifest; as the server does, no version in it.
+                server.publish("BH-001", volume=55)
+                server.push("BH-001", "manifest", inline=server.inline("BH-001"))
+                await eventually(lambda: agent.version == 2, what="the inline manifest", agent=agent)
+                assert agent.stats.inline_manifests == 1
+                assert agent.document["settings"]["volume"] == 55
+                assert server.manifest_200["BH-001"] == fetched  # taken from the event, not fetched
+
+                # Signed by another key: refused, and the manifest is fetched instead.
+                server.publish("BH-001", volume=60)
+                server.push("BH-001", "manifest", inline=server.inline("BH-001", other_key=True))
+                await eventually(lambda: agent.version == 3, what="the fetched manifest", agent=agent)
+                assert server.manifest_200["BH-001"] == fetched + 1
+                assert agent.stats.manifests_refused == 1
+                assert agent.stats.inline_manifests == 1
+
+                # Not three fields: fetched (nothing new, so a 304).
+                requests = server.manifest_requests["BH-001"]
+                server.push("BH-001", "manifest", inline="garbage")
+                await eventually(lambda: server.manifest_requests["BH-001"] == requests + 1, agent=agent)
+                assert agent.stats.ignored["inline_manifest_invalid"] == 1
+                assert agent.version == 3
+        finally:
+            await server.stop()
+
+    run(scenario())
+
+
 def test_manifest_event_fetches_and_reboot_reports_then_restarts(tmp_path):
     async def scenario():
         server = FakeServer()

@@ -55,9 +55,14 @@ def test_event_envelope():
 def test_event_stream_parser_handles_split_chunks_crlf_comments_and_multiline_data():
     parser = SSEParser()
     assert parser.feed(b": keep-alive\n\nid: 7\nevent: stop\nda") == []
-    assert parser.feed(b"ta: abc\n\n") == [("7", "abc")]
-    assert parser.feed(b"id: 8\r\ndata: one\r\ndata:two\r\n\r\ndata: x\n") == [("8", "one\ntwo")]
-    assert parser.feed(b"\n: ping\n\n") == [(None, "x")]
+    assert parser.feed(b"ta: abc\n\n") == [("7", "abc", None)]
+    assert parser.feed(b"id: 8\r\ndata: one\r\ndata:two\r\n\r\ndata: x\n") == [("8", "one\ntwo", None)]
+    assert parser.feed(b"\n: ping\n\n") == [(None, "x", None)]
+    # The inline manifest field (§4.4) belongs to its event only.
+    assert parser.feed(b'id: 9\ndata: y\nmanifest: "1-a" Zm9v c2ln\n\ndata: z\n\n') == [
+        ("9", "y", '"1-a" Zm9v c2ln'),
+        (None, "z", None),
+    ]
     with pytest.raises(ValueError):
         parser.feed(b"data: " + b"x" * (2 << 20))
 

@@ -14,6 +14,7 @@ import aiohttp
 import uvloop
 
 from bench.devices.servers import PYTHON, ROOT
+from nguon.lib.signing import verify
 
 CONNECT_PARALLEL = 256  # connection attempts in flight at once (the server's backlog is finite)
 CONNECT_TRIES = 3
@@ -32,7 +33,7 @@ def _percentiles(values: list[float]) -> dict:
 
 
 class _Device:
-    __slots__ = ("etag", "events", "fetch_error", "manifest_at", "source", "token")
+    __slots__ = ("etag", "events", "fetch_error", "inline", "manifest_at", "source", "token")
 
     def __init__(self, token: str, etag: str):
         self.token, self.etag = token, etag
@@ -40,6 +41,7 @@ class _Device:
         self.events: list[float] = []  # arrival time of each "manifest" event
         self.manifest_at = None
         self.fetch_error = None
+        self.inline = None  # (body, signature) of a manifest taken from its event
 
 
 async def _trigger(env, *args) -> dict:
@@ -123,6 +125,11 @@ async def _push(base, tokens, etags, env, change_args, status_of):
         if d.fetch_error and not d.manifest_at:
             fetch_errors[d.fetch_error] = fetch_errors.get(d.fetch_error, 0) + 1
     result["change"]["fetch_errors"] = fetch_errors
+    inline = [d.inline for d in devices if d.inline]
+    result["change"]["held_from_event"] = len(inline)  # the rest fetched it
+    key = (await _trigger(env, "public_key"))["public_key"]
+    sample = inline[:: max(1, len(inline) // 50)]
+    result["change"]["event_manifests_verified"] = f"{sum(verify(key, b, s) for b, s in sample)}/{len(sample)}"
     result["stream_errors_total"] = dict(errors)
     return result
 

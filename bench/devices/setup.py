@@ -10,6 +10,7 @@ python -m bench.devices.setup click NAME            the save click: an operator 
                                                     action (the worker recompiles after commit); prints JSON
 python -m bench.devices.setup pushed                prints JSON: when the last "manifest" push event was written
 python -m bench.devices.setup etags                 prints JSON: every bench device's current ETag
+python -m bench.devices.setup public_key            prints JSON: the server's signing key (to check manifests)
 python -m bench.devices.setup count                 prints JSON row counts of the report tables
 """
 
@@ -133,6 +134,12 @@ def pushed() -> None:
     print(json.dumps({"pushed_at": last.timestamp() if last else None}))
 
 
+def public_key() -> None:
+    from nguon.broadcast.keys import signer
+
+    print(json.dumps({"public_key": signer().public_key_b64}))
+
+
 def etags() -> None:
     from nguon.broadcast.models import CompiledManifest
 
@@ -163,6 +170,8 @@ def main(argv: list[str]) -> None:
         pushed()
     elif command == "etags":
         etags()
+    elif command == "public_key":
+        public_key()
     elif command == "count":
         count()
     else:

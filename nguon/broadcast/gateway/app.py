@@ -262,8 +262,13 @@ class Gateway:
                 logger.exception("reloading changed manifests failed")
         now = now_utc()
         if not event.expired(now):
-            reached = self.hub.publish(event)
+            reached = self.hub.publish(event, self._inline_manifest if event.type == "manifest" else None)
             self._note_sent(event, reached, now)
+
+    def _inline_manifest(self, device_id: int) -> bytes:
+        """The device's current manifest as a field of its `manifest` event (§4.4), when it is in memory."""
+        entry = self.manifests.cached(device_id)
+        return entry.inline_line() if entry is not None else b""
 
     def _note_sent(self, event: events.DeviceEvent, device_ids: list[int], now) -> None:
         """Remember that these devices were sent the event; recorded by `_record_sent` at the next poll, so that a

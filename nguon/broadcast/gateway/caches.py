@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import time
@@ -15,6 +16,10 @@ from nguon.broadcast.models import CompiledManifest
 from nguon.broadcast.protocol import manifest_hashes, manifest_headers
 
 logger = logging.getLogger(__name__)
+
+# Manifests up to this size travel inside their `manifest` event (§4.4): 10,000 devices then need no fetch after a
+# change. Larger ones (rare: a week of dense schedule is ~5 kB) are fetched as before.
+INLINE_MAX_BYTES = 16 * 1024
 
 
 class Tokens:
@@ -95,6 +100,14 @@ class Manifest:
         self.headers_200 = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in pairs]
         self.etag_bytes = self.etag.encode("latin-1")
         self.headers_304 = [(b"etag", self.etag_bytes)]
+
+    def inline_line(self) -> bytes:
+        """The `manifest:` field a `manifest` event carries for this device (protocol §4.4), or b"" when the body is
+        larger than INLINE_MAX_BYTES (the device then fetches it)."""
+        if len(self.body) > INLINE_MAX_BYTES:
+            return b""
+        encoded = base64.urlsafe_b64encode(self.body)
+        return b"manifest: " + self.etag_bytes + b" " + encoded + b" " + self.signature.encode("ascii") + b"\n"
 
     @property
     def hashes(self) -> frozenset[str]:

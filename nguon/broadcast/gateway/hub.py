@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 
 from nguon.broadcast.device_auth import DeviceRef
@@ -105,15 +106,18 @@ class Hub:
         if event.sticky:
             self._sticky[event.id] = event
 
-    def publish(self, event: DeviceEvent) -> list[int]:
-        """Queue the event's frame on every stream it is for; return the ids of the devices it was queued for."""
+    def publish(self, event: DeviceEvent, extra: Callable[[int], bytes] | None = None) -> list[int]:
+        """Queue the event's frame on every stream it is for; return the ids of the devices it was queued for.
+        `extra(device_id)` gives field lines to add to that device's frame (b"" for none): the inline manifest."""
         self.remember(event)
         if event.device_ids is None:
             targets = [s for streams in self._streams.values() for s in streams]
         else:
             targets = [s for i in event.device_ids for s in self._streams.get(i, ())]
         for stream in targets:
-            stream.put(event.frame(stream.device.code))
+            frame = event.frame(stream.device.code)
+            lines = extra(stream.device.id) if extra is not None else b""
+            stream.put(frame[:-1] + lines + b"\n" if lines else frame)  # before the blank line that ends it
         return [s.device.id for s in targets]
 
     def disconnect(self, device_ids) -> None:

@@ -6,6 +6,7 @@ PostgreSQL), so the tests use transactional_db: what they write is committed and
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -343,6 +344,10 @@ def test_event_stream_gets_a_signed_manifest_event_after_a_slot_change(server, c
     assert frame["id"] == str(event.id)
     payload = open_event(frame["data"], public_key)
     assert (payload["type"], payload["id"], payload["device"]) == ("manifest", event.id, "GW-001")
+    # Revision 1.3 (§4.4): the event carries the device's new manifest, signed as a fetch gives it.
+    etag, encoded, signature = frame["manifest"].split(" ")
+    inline = base64.urlsafe_b64decode(encoded)
+    assert verify(public_key, inline, signature)
 
     # The gateway refreshed its cached manifest before telling the device: the fetch gets the new one.
     status, new_headers, body = server.request(
@@ -351,6 +356,7 @@ def test_event_stream_gets_a_signed_manifest_event_after_a_slot_change(server, c
     assert status == 200
     assert new_headers["ETag"] != headers["ETag"]
     assert [s["slot"] for s in json.loads(body)["slots"]][:1] == [slot.pk]
+    assert (inline, etag, signature) == (body, new_headers["ETag"], new_headers["X-Nguon-Signature"])
     stream.close()
 
     # A device reconnecting with Last-Event-ID gets what it missed.
